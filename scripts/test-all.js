@@ -55,7 +55,7 @@ function suite(name, command, args, reportFile, count) {
 
 check('typecheck', 'tsc', ['-p', 'tsconfig.node.json'])
 check('typecheck-web', 'tsc', ['-p', 'tsconfig.web.json'])
-check('lint', 'eslint', ['.', '--max-warnings=0'])
+check('lint', 'eslint', ['.', '--max-warnings=0', '--cache', '--cache-location', 'out/.eslintcache'])
 const vitestReport = join(reports, 'vitest.json')
 suite('vitest', 'vitest', ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestReport}`], vitestReport, (r) => ({
   passed: r.numPassedTests ?? 0,
