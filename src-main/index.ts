@@ -4,6 +4,7 @@
  */
 import { createLogger } from '../src-shared/log.ts'
 import { createBackend } from './backend/createBackend.ts'
+import { startDemo } from './cli/startDemo.ts'
 import { startElectronApp } from './electron/app.ts'
 
 startElectronApp({
@@ -12,4 +13,13 @@ startElectronApp({
   argv: process.argv,
   env: process.env,
   log: createLogger('electron'),
+  startDemo: (backend, dataDir) =>
+    startDemo({
+      handlers: backend.handlers,
+      dataDir,
+      brokerUrl: backend.info.brokerUrl,
+      log: createLogger('demo'),
+      isVerbose: false,
+      writeAgentLine: () => {},
+    }),
 })

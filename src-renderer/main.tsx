@@ -1,5 +1,6 @@
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
+import { z } from 'zod'
 import { BugError } from '../src-shared/errors.ts'
 import { takeAccessToken } from './api/accessToken.ts'
 import { createStaticConnection, type Connection } from './api/connection.ts'
@@ -10,6 +11,9 @@ import { bindConnection } from './store/bindConnection.ts'
 import { createAppStore } from './store/createAppStore.ts'
 import { AppStoreProvider } from './store/StoreContext.tsx'
 import './styles.css'
+
+// Our CSP has no 'unsafe-eval': tell zod not to probe `new Function`, which the browser would report as a violation.
+z.config({ jitless: true })
 
 /** Electron's preload provides the transport; in a browser (headless mode) we open the WebSocket ourselves. */
 function openConnection(): Connection {

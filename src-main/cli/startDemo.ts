@@ -116,7 +116,9 @@ function spawnAgents(agentEntry: string, credentialsFile: string, demoDir: strin
   ]
   // process.execPath: the same Node that runs this CLI, whatever `node` on PATH is. Detached into its own process
   // group, so Ctrl-C in the terminal reaches only the control center, which then stops the agents in order.
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  // Inside Electron, process.execPath is the Electron binary: ELECTRON_RUN_AS_NODE makes it behave as plain Node.
+  const env = process.versions.electron === undefined ? process.env : { ...process.env, ELECTRON_RUN_AS_NODE: '1' }
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env })
   for (const stream of [child.stdout, child.stderr]) {
     if (stream === null) continue
     // Always drained, so a chatty agent never blocks on a full pipe; shown only when asked for.

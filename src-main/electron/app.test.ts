@@ -46,18 +46,25 @@ function testBackend() {
   return { backend, finishClose: () => finishClose() }
 }
 
-function start(createBackend: (config: BackendConfig) => Promise<Backend>, overrides: { argv?: string[]; env?: Record<string, string> } = {}) {
+interface StartOverrides {
+  argv?: string[]
+  env?: Record<string, string>
+  startDemo?: (backend: Backend, dataDir: string) => Promise<{ stop(): Promise<void> }>
+}
+
+function start(createBackend: (config: BackendConfig) => Promise<Backend>, overrides: StartOverrides = {}) {
   startElectronApp({
     createBackend,
     mainModuleUrl: MAIN_URL,
     argv: overrides.argv ?? ['/opt/outpost/outpost', '.', '--data-dir', '/srv/outpost', '--broker-port', '0'],
     env: overrides.env ?? {},
     log,
+    ...(overrides.startDemo === undefined ? {} : { startDemo: overrides.startDemo }),
   })
   app.becomeReady()
 }
 
-async function startedWindow(overrides: Parameters<typeof start>[1] = {}) {
+async function startedWindow(overrides: StartOverrides = {}) {
   const { backend, finishClose } = testBackend()
   const createBackend = vi.fn((_config: BackendConfig) => Promise.resolve(backend))
   start(createBackend, overrides)
@@ -161,6 +168,34 @@ describe('startElectronApp', () => {
     expect(backend.close).toHaveBeenCalledOnce()
     finishClose()
     await vi.waitFor(() => expect(app.ended).toEqual({ how: 'quit' }))
+  })
+
+  it('starts the demo fleet for --demo and stops it before closing the backend', async () => {
+    const order: string[] = []
+    const stop = vi.fn(() => {
+      order.push('demo stopped')
+      return Promise.resolve()
+    })
+    const startDemo = vi.fn((_backend: Backend, _dataDir: string) => Promise.resolve({ stop }))
+    const { backend, finishClose } = await startedWindow({
+      argv: ['/opt/outpost/outpost', '.', '--data-dir', '/srv/outpost', '--demo'],
+      startDemo,
+    })
+    expect(startDemo).toHaveBeenCalledWith(backend, '/srv/outpost')
+    backend.close.mockImplementation(() => {
+      order.push('backend closed')
+      return Promise.resolve()
+    })
+    app.quit()
+    await vi.waitFor(() => expect(app.ended).toEqual({ how: 'quit' }))
+    expect(order).toEqual(['demo stopped', 'backend closed'])
+    finishClose()
+  })
+
+  it('does not start the demo fleet without --demo', async () => {
+    const startDemo = vi.fn(() => Promise.resolve({ stop: () => Promise.resolve() }))
+    await startedWindow({ startDemo })
+    expect(startDemo).not.toHaveBeenCalled()
   })
 
   it('leaves a second instance to the first one', async () => {

@@ -24,6 +24,8 @@ export interface ElectronAppOptions {
   argv: readonly string[]
   env: Readonly<Record<string, string | undefined>>
   log: Logger
+  /** Starts the simulated demo fleet for `--demo` (src-main/cli/startDemo.ts); returns how to stop it. */
+  startDemo?(backend: Backend, dataDir: string): Promise<{ stop(): Promise<void> }>
 }
 
 /** Shown in the error dialog for failures that carry no code the user can act on. */
@@ -51,6 +53,7 @@ export function startElectronApp(options: ElectronAppOptions): void {
   const { preloadPath, rendererDir } = builtAppPaths(options.mainModuleUrl)
 
   let backend: Backend | undefined
+  let demo: { stop(): Promise<void> } | undefined
   let mainWindow: BrowserWindow | undefined
   let shutdown: 'running' | 'closing' | 'closed' = 'running'
 
@@ -77,6 +80,7 @@ export function startElectronApp(options: ElectronAppOptions): void {
     protocol.handle(APP_SCHEME, createAppProtocolHandler({ rendererDir, contentSecurityPolicy: csp }))
     backend = await options.createBackend({ dataDir: launch.dataDir, host: 'electron', broker: launch.broker }, log)
     log.info('Outpost is ready', { dataDir: launch.dataDir, broker: launch.broker.kind, rendererUrl })
+    if (options.startDemo !== undefined && options.argv.includes('--demo')) demo = await options.startDemo(backend, launch.dataDir)
     openWindow(backend)
   }
 
@@ -90,6 +94,11 @@ export function startElectronApp(options: ElectronAppOptions): void {
   }
 
   const closeBackend = async () => {
+    const runningDemo = demo
+    demo = undefined
+    if (runningDemo !== undefined) {
+      await runningDemo.stop().catch((error: unknown) => log.error('The demo agents did not stop cleanly', error))
+    }
     const running = backend
     backend = undefined
     if (running === undefined) return
