@@ -28,7 +28,7 @@ async function startControlCenter(args: string[], dataDir: string): Promise<{ ch
     const found: Partial<ControlCenter> = { dataDir, output }
     const timer = setTimeout(() => reject(new Error(`control center not ready in 60 s:\n${output.join('')}`)), 60_000)
     child.once('exit', (code) => reject(new Error(`control center exited with ${code}:\n${output.join('')}`)))
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       output.push(`${line}\n`)
       const [key, value] = line.split(' ', 2)
       if (key === 'ready' && value) found.url = value
