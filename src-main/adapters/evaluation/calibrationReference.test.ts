@@ -48,8 +48,9 @@ function python(input: string): string {
   try {
     return execFileSync('/usr/bin/python3', ['-c', reference], { input, encoding: 'utf8', timeout: 60_000 })
   } catch (error) {
-    if (/No module named/.test(String((error as { stderr?: unknown }).stderr ?? ''))) {
-      throw new Error('This cross-check needs NumPy and SciPy from Debian: install python3-numpy and python3-scipy.')
+    const stderr = (error as { stderr?: unknown }).stderr
+    if (/No module named/.test(typeof stderr === 'string' ? stderr : '')) {
+      throw new Error('This cross-check needs NumPy and SciPy from Debian: install python3-numpy and python3-scipy.', { cause: error })
     }
     throw error
   }

@@ -31,8 +31,8 @@ export function planFeeds(session: ort.InferenceSession, arrays: ReadonlyMap<str
 /** Elements [start, start + count) of an array's flat data, converted to the input's element type. */
 function convert(array: NdArray, start: number, count: number, elementType: string): ort.Tensor['data'] {
   // Same dtype: share the bytes (float16 stays raw half bits and bool one byte per element, as onnxruntime takes them).
-  if (array.dtype === elementType) return array.data.subarray(start, start + count) as unknown as ort.Tensor['data']
-  const view: NdArray = { dtype: array.dtype, shape: [count], data: array.data.subarray(start, start + count) as NdArray['data'] }
+  if (array.dtype === elementType) return array.data.subarray(start, start + count)
+  const view: NdArray = { dtype: array.dtype, shape: [count], data: array.data.subarray(start, start + count) }
   const values = toFloat64(view)
   switch (elementType) {
     case 'float16':
@@ -71,12 +71,12 @@ export function feedsForRun(run: readonly InputSlice[], arrays: ReadonlyMap<stri
     if (array === undefined || input === undefined) throw new AppError('invalid-input', `No array for the model input '${slice.input}'.`)
     const type = input.elementType as ort.Tensor.Type
     if (slice.kind === 'constant') {
-      feeds[slice.input] = new ort.Tensor(type, convert(array, 0, elementCount(array.shape), input.elementType) as never, array.shape)
+      feeds[slice.input] = new ort.Tensor(type, convert(array, 0, elementCount(array.shape), input.elementType), array.shape)
     } else {
       const perSample = slice.kind === 'stacked' ? elementCount(slice.shape) : elementCount(array.shape.slice(1))
       const start = slice.kind === 'stacked' ? slice.index * perSample : slice.startRow * perSample
       const count = elementCount(slice.shape)
-      feeds[slice.input] = new ort.Tensor(type, convert(array, start, count, input.elementType) as never, slice.shape)
+      feeds[slice.input] = new ort.Tensor(type, convert(array, start, count, input.elementType), slice.shape)
     }
   }
   return feeds

@@ -263,7 +263,7 @@ export function renderTextLines(texts: readonly string[]): { images: NdArray; la
   try {
     pixels = execFileSync('convert', args, { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 })
   } catch (error) {
-    throw new Error(`Rendering text lines needs ImageMagick's convert (Debian package imagemagick): ${(error as Error).message}`)
+    throw new Error(`Rendering text lines needs ImageMagick's convert (Debian package imagemagick): ${(error as Error).message}`, { cause: error })
   }
   const plane = width * height
   const count = texts.length * 2

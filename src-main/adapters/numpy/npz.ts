@@ -173,7 +173,8 @@ interface PendingEntry {
 
 /** Writes arrays as an `.npz` archive; `compress` deflates the members like numpy.savez_compressed. */
 export function writeNpz(arrays: ReadonlyMap<string, NdArray> | Record<string, NdArray>, options: { compress?: boolean } = {}): Uint8Array {
-  const named = arrays instanceof Map ? [...arrays.entries()] : Object.entries(arrays)
+  const named: Array<[string, NdArray]> =
+    arrays instanceof Map ? [...(arrays as ReadonlyMap<string, NdArray>).entries()] : Object.entries(arrays as Record<string, NdArray>)
   const entries: PendingEntry[] = []
   const parts: Uint8Array[] = []
   let offset = 0

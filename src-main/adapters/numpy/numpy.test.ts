@@ -18,7 +18,7 @@ function python(script: string): string {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     if (/No module named 'numpy'|ENOENT/.test(message)) {
-      throw new Error('These tests need NumPy from Debian: install the python3-numpy package (apt-get install python3-numpy).')
+      throw new Error('These tests need NumPy from Debian: install the python3-numpy package (apt-get install python3-numpy).', { cause: error })
     }
     throw error
   }

@@ -4,7 +4,7 @@
  * channel. The quantized model then stores no float BN parameters and onnxruntime sees QLinearConv chains without
  * float ops between them. Only exact, unambiguous cases are folded; everything else is left alone. Pure.
  */
-import type { OnnxGraph, OnnxModel, OnnxNode } from '../packaging/onnxModel.ts'
+import type { OnnxModel, OnnxNode } from '../packaging/onnxModel.ts'
 import { findAttribute, isDefaultDomain } from '../packaging/onnxModel.ts'
 import { float32Tensor, readTensorAsFloat32 } from '../packaging/tensorData.ts'
 import { type NameAllocator, type Scope, countUses, createNameAllocator, findConstant, isFloat32Constant, nodeSubgraphs, removeUnusedConstants } from './graphTools.ts'
@@ -63,7 +63,7 @@ function foldInGraph(scope: Scope, names: NameAllocator, uses: Map<string, numbe
 export function foldBatchNormalization(model: OnnxModel): number {
   if (model.graph === undefined) return 0
   const replaced = new Set<string>()
-  const folded = foldInGraph({ graph: model.graph as OnnxGraph, parent: undefined, path: 'main' }, createNameAllocator(model), countUses(model), replaced)
+  const folded = foldInGraph({ graph: model.graph, parent: undefined, path: 'main' }, createNameAllocator(model), countUses(model), replaced)
   if (folded > 0) removeUnusedConstants(model, replaced)
   return folded
 }

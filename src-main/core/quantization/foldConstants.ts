@@ -5,7 +5,7 @@
  * quant_pre_process gets the same effect from its graph optimizer. Bytes are moved, never converted, so any
  * fixed-size element type folds exactly. Pure.
  */
-import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from '../packaging/onnxModel.ts'
+import type { OnnxModel, OnnxNode, OnnxTensor } from '../packaging/onnxModel.ts'
 import { defaultOpsetVersion, findAttribute, isDefaultDomain } from '../packaging/onnxModel.ts'
 import { dataTypeBits, readTensorAsNumbers, tensorElementCount, tensorRawBytes } from '../packaging/tensorData.ts'
 import { type Scope, findConstant, nodeSubgraphs, removeUnusedConstants } from './graphTools.ts'
@@ -179,7 +179,7 @@ function foldGraph(scope: Scope, opset: number, replaced: Set<string>): number {
 export function foldConstants(model: OnnxModel): number {
   if (model.graph === undefined) return 0
   const replaced = new Set<string>()
-  const folded = foldGraph({ graph: model.graph as OnnxGraph, parent: undefined, path: 'main' }, defaultOpsetVersion(model) ?? 1, replaced)
+  const folded = foldGraph({ graph: model.graph, parent: undefined, path: 'main' }, defaultOpsetVersion(model) ?? 1, replaced)
   if (folded > 0) removeUnusedConstants(model, replaced)
   return folded
 }

@@ -132,7 +132,7 @@ function countGraphUses(graph: OnnxGraph, uses: Map<string, number>): void {
 
 /** How many node inputs and graph outputs read each name, across every graph of the model. */
 export function countUses(model: OnnxModel): Map<string, number> {
-  return model.graph === undefined ? new Map() : countUsesInGraph(model.graph)
+  return model.graph === undefined ? new Map<string, number>() : countUsesInGraph(model.graph)
 }
 
 /** The same for one graph and the subgraphs nested in it. */
