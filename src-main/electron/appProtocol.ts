@@ -4,8 +4,9 @@
  * would give an opaque one shared with every local file (Electron security checklist, "use a custom protocol").
  */
 import { readFile } from 'node:fs/promises'
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path'
+import { isAbsolute, relative, resolve, sep } from 'node:path'
 import type { CustomScheme } from 'electron'
+import { contentTypeFor } from '../core/web/contentTypes.ts'
 
 export const APP_SCHEME = 'app'
 export const APP_HOST = 'outpost'
@@ -17,25 +18,6 @@ export const appScheme: CustomScheme = {
   scheme: APP_SCHEME,
   // standard: parsed like http (host, path, origin); secure: a secure context like https; no bypassCSP, no CORS.
   privileges: { standard: true, secure: true, supportFetchAPI: true },
-}
-
-const contentTypes: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
 }
 
 /**
@@ -90,7 +72,7 @@ export function createAppProtocolHandler(options: AppProtocolOptions): (request:
     } catch {
       return refuse(404, 'Not found')
     }
-    const headers = { ...baseHeaders, 'content-type': contentTypes[extname(file).toLowerCase()] ?? 'application/octet-stream' }
+    const headers = { ...baseHeaders, 'content-type': contentTypeFor(file) }
     return new Response(request.method === 'HEAD' ? null : new Uint8Array(body), { status: 200, headers })
   }
 }
