@@ -6,10 +6,13 @@ import type { Logger } from '../../src-shared/rpc/types.ts'
 import { createFsStore } from './adapters/fsStore.ts'
 import { probeHardware, readRssBytes } from './adapters/hardwareProbe.ts'
 import { createMqttLink } from './adapters/mqttLink.ts'
-import { EXECUTION_PROVIDER_PREFERENCE, createOnnxModelRuntime, probeExecutionProviders } from './adapters/onnxRuntime.ts'
+import { createOnnxModelRuntime, probeExecutionProviders } from './adapters/onnxRuntime.ts'
 import type { BackoffPolicy } from './core/backoff.ts'
+import { planExecutionProviders } from './core/executionProviders.ts'
+import { createSeededRandom, seedFromString } from './core/seededRandom.ts'
 import { systemClock } from './ports/clock.ts'
-import { AgentRuntime, type Capabilities, type AgentRuntimeOptions } from './services/agentRuntime.ts'
+import type { InstallVerifier } from './ports/installVerifier.ts'
+import { type AgentFaults, AgentRuntime, type AgentRuntimeOptions, type Capabilities } from './services/agentRuntime.ts'
 import type { TransferSettings } from './services/chunkDownload.ts'
 
 export interface AgentConfig {
@@ -21,11 +24,23 @@ export interface AgentConfig {
   heartbeatIntervalMs: number
   telemetryIntervalMs: number
   workloadRatePerS: number
+  /** Soak period of the health gate before commit. Default 0 here; the CLI defaults to 60 s (5 s with --simulate). */
+  soakMs?: number
+  /** Bound of a waiting install step such as the control center's trial ack (default 120 s). */
+  stepTimeoutMs?: number
+  /** This device's execution-provider order (`--execution-providers`), best first. */
+  executionProviderOrder?: readonly string[]
   /** onnxruntime threads per session; 1 for simulated fleets, 0 lets onnxruntime decide. */
   intraOpNumThreads?: number
   backoff?: BackoffPolicy
   transfer?: Partial<TransferSettings>
+  verifier?: InstallVerifier
   seed?: number
+  drift?: { afterMs: number; shift: number }
+  faults?: AgentFaults & {
+    /** Cut the broker connection after a random time with this mean (`--fault-flaky-network`). */
+    flakyMeanConnectedMs?: number
+  }
 }
 
 /** Hardware plus the execution providers that really load. The provider probe runs once per process. */
@@ -34,14 +49,14 @@ export async function probeCapabilities(): Promise<Capabilities> {
   return { hardware, executionProviders }
 }
 
-/** Available providers in preference order: the list a model load tries. */
+/** Available providers in the default preference order: the list a model load tries without configuration. */
 export function preferredProvidersOf(capabilities: Capabilities): string[] {
-  const available = new Set(capabilities.executionProviders.filter((probe) => probe.isAvailable).map((probe) => probe.name))
-  const preferred = EXECUTION_PROVIDER_PREFERENCE.filter((name) => available.has(name))
-  return preferred.length > 0 ? preferred : ['cpu']
+  return planExecutionProviders({ probes: capabilities.executionProviders }).providers
 }
 
 export function createAgent(config: AgentConfig, capabilities: Capabilities, log: Logger): AgentRuntime {
+  const seed = config.seed ?? seedFromString(config.deviceId)
+  const flakyMeanMs = config.faults?.flakyMeanConnectedMs
   const link = createMqttLink({
     url: config.brokerUrl,
     deviceId: config.deviceId,
@@ -52,6 +67,8 @@ export function createAgent(config: AgentConfig, capabilities: Capabilities, log
       return { topic: topics.status(config.deviceId), payload: encodeMessage(offline), retain: true }
     },
     ...(config.backoff === undefined ? {} : { backoff: config.backoff }),
+    // Its own stream, so the cuts are reproducible per device whatever the workload draws.
+    ...(flakyMeanMs === undefined ? {} : { flaky: { meanConnectedMs: flakyMeanMs, random: createSeededRandom(seed ^ 0x5f1a_4e7d) } }),
     log,
   })
   const options: AgentRuntimeOptions = {
@@ -60,15 +77,22 @@ export function createAgent(config: AgentConfig, capabilities: Capabilities, log
     store: createFsStore(config.dataDir),
     models: createOnnxModelRuntime(config.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: config.intraOpNumThreads }),
     capabilities,
-    preferredProviders: preferredProvidersOf(capabilities),
+    ...(config.executionProviderOrder === undefined ? {} : { executionProviderOrder: config.executionProviderOrder }),
     clock: systemClock,
     log,
     readRssBytes,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     telemetryIntervalMs: config.telemetryIntervalMs,
     workloadRatePerS: config.workloadRatePerS,
+    health: {
+      soakMs: config.soakMs ?? 0,
+      ...(config.stepTimeoutMs === undefined ? {} : { stepTimeoutMs: config.stepTimeoutMs }),
+    },
+    ...(config.verifier === undefined ? {} : { verifier: config.verifier }),
+    ...(config.drift === undefined ? {} : { drift: config.drift }),
+    ...(config.faults === undefined ? {} : { faults: config.faults }),
     ...(config.transfer === undefined ? {} : { transfer: config.transfer }),
-    ...(config.seed === undefined ? {} : { seed: config.seed }),
+    seed,
   }
   return new AgentRuntime(options)
 }

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ControlCenterHarness, startTestBroker } from './testSupport/controlCenterHarness.ts'
+import { ControlCenterHarness, buildArtifact, readFixtureModel, startTestBroker } from './testSupport/controlCenterHarness.ts'
 import { eventually, makeTempDir } from './testSupport/testAgent.ts'
 
 const launcher = fileURLToPath(new URL('../../bin/outpost-agent.js', import.meta.url))
@@ -112,7 +112,7 @@ describe('outpost-agent CLI', () => {
     await harness.start()
     const dir = await makeTempDir('outpost-cli-will-')
     cleanups.push(dir.remove)
-    const cli = startCli(['--broker', broker.url, '--device-id', 'd-will', '--data-dir', dir.path, '--log-level', 'silent'])
+    const cli = startCli(['--broker', broker.url, '--device-id', 'd-will', '--data-dir', dir.path, '--log-level', 'silent', '--api-port', '0'])
     cleanups.push(async () => {
       if (cli.child.exitCode === null) cli.child.kill('SIGKILL')
     })
@@ -121,5 +121,37 @@ describe('outpost-agent CLI', () => {
     await cli.finished
     const will = await harness.waitFor((message) => message.kind === 'status' && message.body.isOnline === false, 10_000, 'last will')
     expect(will.body.deviceId).toBe('d-will')
+  })
+
+  it('crashes at the chosen install state by fault injection and converges after a restart', async () => {
+    const broker = await startTestBroker()
+    cleanups.push(() => broker.close())
+    const harness = new ControlCenterHarness(broker)
+    await harness.start()
+    const dir = await makeTempDir('outpost-cli-crash-')
+    cleanups.push(dir.remove)
+    const artifact = buildArtifact(readFixtureModel(), { chunkSizeBytes: 8192 })
+    harness.serve(artifact)
+    const args = ['--broker', broker.url, '--device-id', 'd-crash', '--data-dir', dir.path, '--log-level', 'silent', '--api-port', '0', '--soak-s', '0']
+
+    const crashing = startCli([...args, '--fault-crash-during-install', 'switching'])
+    cleanups.push(async () => {
+      if (crashing.child.exitCode === null) crashing.child.kill('SIGKILL')
+    })
+    await harness.waitFor((message) => message.deviceId === 'd-crash' && message.kind === 'sync', 15_000, 'sync')
+    await harness.sendDirective(harness.installDirective('d-crash', 1, artifact))
+    await crashing.finished
+    expect(crashing.child.signalCode).toBe('SIGKILL')
+    const persisted = JSON.parse(await readFile(join(dir.path, 'state.json'), 'utf8')) as { install: { state: string } }
+    expect(persisted.install.state).toBe('switching')
+
+    const restarted = startCli(args)
+    cleanups.push(async () => {
+      if (restarted.child.exitCode === null) restarted.child.kill('SIGKILL')
+    })
+    await harness.waitForReport('d-crash', 'committed', 1, 15_000)
+    expect(restarted.stdout()).toMatch(/^agent started; inference API http:\/\/127\.0\.0\.1:\d+\n$/)
+    restarted.child.kill('SIGTERM')
+    expect((await restarted.finished).code).toBe(0)
   })
 })

@@ -7,9 +7,10 @@ import { AppError } from '../../src-shared/errors.ts'
 import { type LogLevel, createLogger } from '../../src-shared/log.ts'
 import { readCredentialsFile } from './adapters/credentialsFile.ts'
 import { createFsStore } from './adapters/fsStore.ts'
-import { type AgentCommand, USAGE, parseAgentArgs } from './cliOptions.ts'
+import { type InferenceHttpServer, startInferenceHttp } from './adapters/inferenceHttp.ts'
+import { type AgentCommand, type AgentTuning, USAGE, parseAgentArgs } from './cliOptions.ts'
 import { createAgent, probeCapabilities } from './createAgent.ts'
-import { startSimulation } from './simulator.ts'
+import { isHealthFailureDevice, startSimulation } from './simulator.ts'
 
 const EXIT_USAGE = 2
 const EXIT_FAILURE = 1
@@ -44,6 +45,18 @@ function onShutdownSignal(shutdown: () => Promise<void>): void {
   }
   process.on('SIGINT', handler)
   process.on('SIGTERM', handler)
+}
+
+/** A process-level crash for kill tests: no cleanup, no farewell, exactly like a power cut to the process. */
+function crashNow(): void {
+  process.kill(process.pid, 'SIGKILL')
+}
+
+/** Fault settings with the crash wired to this process. */
+function faultsOf(tuning: AgentTuning) {
+  const faults = tuning.faults
+  if (faults === undefined) return undefined
+  return faults.crashAtState === undefined ? faults : { ...faults, crash: crashNow }
 }
 
 async function printProbe(isJson: boolean): Promise<void> {
@@ -83,6 +96,7 @@ async function runCommand(command: AgentCommand): Promise<void> {
       // The data dir is checked before the probe, so a bad --data-dir fails fast with one line.
       await createFsStore(command.dataDir).open()
       const capabilities = await probeCapabilities()
+      const faults = command.faults === undefined ? undefined : { ...command.faults, ...(command.faults.crashAtState === undefined ? {} : { crash: crashNow }) }
       const runtime = createAgent(
         {
           brokerUrl: command.brokerUrl,
@@ -92,18 +106,33 @@ async function runCommand(command: AgentCommand): Promise<void> {
           heartbeatIntervalMs: command.heartbeatIntervalMs,
           telemetryIntervalMs: command.telemetryIntervalMs,
           workloadRatePerS: command.workloadRatePerS,
+          soakMs: command.soakMs,
+          stepTimeoutMs: command.stepTimeoutMs,
+          ...(command.executionProviderOrder === undefined ? {} : { executionProviderOrder: command.executionProviderOrder }),
+          ...(command.drift === undefined ? {} : { drift: command.drift }),
+          ...(faults === undefined ? {} : { faults: { ...faults, ...(faults.healthFailRatio === undefined ? {} : { failHealthCheck: isHealthFailureDevice(command.deviceId, faults.healthFailRatio) }) } }),
         },
         capabilities,
         log,
       )
-      onShutdownSignal(() => runtime.close())
+      let api: InferenceHttpServer | undefined
+      onShutdownSignal(async () => {
+        await api?.close()
+        await runtime.close()
+      })
       try {
         await runtime.start()
+        const setting = command.api
+        if (setting.kind !== 'off') {
+          api = await startInferenceHttp({ service: runtime, listen: setting.kind === 'port' ? { port: setting.port } : { socketPath: setting.socketPath }, log })
+        }
       } catch (error) {
         await runtime.close().catch(() => undefined)
         throw error
       }
-      log.info('agent started', { dataDir: command.dataDir, broker: command.brokerUrl })
+      // One line on stdout that scripts can wait for; the log says the rest.
+      process.stdout.write(api === undefined ? 'agent started\n' : `agent started; inference API ${api.url}\n`)
+      log.info('agent started', { dataDir: command.dataDir, broker: command.brokerUrl, api: api?.url ?? 'off' })
       return
     }
     case 'simulate': {
@@ -120,6 +149,12 @@ async function runCommand(command: AgentCommand): Promise<void> {
           heartbeatIntervalMs: command.heartbeatIntervalMs,
           telemetryIntervalMs: command.telemetryIntervalMs,
           workloadRatePerS: command.workloadRatePerS,
+          soakMs: command.soakMs,
+          stepTimeoutMs: command.stepTimeoutMs,
+          ...(command.executionProviderOrder === undefined ? {} : { executionProviderOrder: command.executionProviderOrder }),
+          ...(command.apiPortBase === undefined ? {} : { apiPortBase: command.apiPortBase }),
+          ...(command.drift === undefined ? {} : { drift: command.drift }),
+          ...(faultsOf(command) === undefined ? {} : { faults: faultsOf(command) }),
         },
         (deviceId) => createLogger(`agent ${deviceId}`, level),
       )

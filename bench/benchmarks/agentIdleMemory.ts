@@ -31,7 +31,7 @@ export const benchmark: Benchmark = {
         const [credentials] = await controlCenter.enroll([DEVICE_ID])
         if (!credentials) throw new BugError('enroll returned no credentials')
         const agent = spawnNode(
-          ['bin/outpost-agent.js', '--broker', controlCenter.brokerUrl, '--device-id', DEVICE_ID, '--data-dir', join(dir, 'agent'), '--log-level', 'error'],
+          ['bin/outpost-agent.js', '--broker', controlCenter.brokerUrl, '--device-id', DEVICE_ID, '--data-dir', join(dir, 'agent'), '--log-level', 'error', '--soak-s', '0', '--api-port', '0'],
           { OUTPOST_AGENT_PASSWORD: credentials.password },
         )
         children.push(agent)

@@ -74,6 +74,8 @@ async function timeDelivery(controlCenter: BenchControlCenter, dir: string, mode
       '--data-dir', join(dir, 'agents'),
       '--credentials', credentialsFile,
       '--workload-rate', '0',
+      // Delivery is measured to commit; the post-switch soak is a health policy, not transfer time.
+      '--soak-s', '0',
       '--heartbeat-interval-s', '60',
       '--telemetry-interval-s', '60',
       '--log-level', 'error',

@@ -17,6 +17,7 @@ import {
   TelemetryWindow,
   encodeMessage,
   parseMessage,
+  type Command,
   type Directive,
   type ParseResult,
 } from '../../src-shared/protocol/messages.ts'
@@ -156,6 +157,13 @@ export function createFleetService(options: FleetServiceOptions) {
           if (model) committedModel = { modelId: model.modelId, name: model.name, version: model.version, sha256: model.sha256 }
         }
         await changeDevice(deviceId, (record) => applyInstallReport(record, report, committedModel, nowIso()))
+        // Progress 1 in 'trial': the device's local health checks passed and it waits for this ack to commit. The ack
+        // proves the path back to the control center works after the switch (anchors-security.md §10.8).
+        if (report.state === 'trial' && report.progress === 1 && latest?.action === 'install' && latest.seq === report.directiveSeq) {
+          if (latest.artifact.sha256 !== report.modelSha256) return drop('device-mismatch', { deviceId, directiveSeq: report.directiveSeq })
+          const ack: Command = { v: PROTOCOL_VERSION, type: 'trial-ack', directiveSeq: latest.seq, modelSha256: latest.artifact.sha256 }
+          await bus.publish(topics.command(deviceId), encodeMessage(ack), { qos: 1 })
+        }
         return
       }
       case 'req': {

@@ -64,6 +64,16 @@ export const TelemetryWindow = z.object({
   /** Counts per LATENCY_BUCKET_UPPER_MS bucket plus one overflow bucket. */
   latencyCounts: z.array(z.number().int().nonnegative()).length(LATENCY_BUCKET_UPPER_MS.length + 1),
   rssBytes: z.number().int().nonnegative(),
+  /**
+   * Drift counts, optional (agents without a signed drift reference omit all three; older control centers ignore
+   * them). Per reference feature name: the window's samples counted with countIntoBins
+   * (src-shared/domain/driftBinning.ts) into exactly that feature's signed bins, length bin_edges.length + 1.
+   */
+  featureCounts: z.record(z.string().min(1).max(64), z.array(z.number().int().nonnegative()).max(257)).optional(),
+  /** The window's predictions counted into the reference's `predictions` bins. */
+  predictionCounts: z.array(z.number().int().nonnegative()).max(257).optional(),
+  /** driftReferenceSha256 of the reference the counts use; counts without it, or with another one, are not compared. */
+  binsSha256: Sha256Hex.optional(),
 })
 export type TelemetryWindow = z.infer<typeof TelemetryWindow>
 
@@ -73,14 +83,42 @@ export const InstallReport = z.object({
   directiveSeq: z.number().int().nonnegative(),
   modelSha256: Sha256Hex.nullable(),
   state: InstallState,
-  /** 0..1, bytes verified over bytes expected while downloading. */
+  /**
+   * 0..1. While downloading: bytes verified over bytes expected. In 'trial': the share of the soak period passed;
+   * 1 means the local health checks passed and the agent awaits the control center's `trial-ack` to commit.
+   */
   progress: z.number().min(0).max(1),
   errorCode: z.string().max(64).nullable(),
   message: z.string().max(500).nullable(),
   executionProvider: z.string().max(32).nullable(),
+  /** Why the session runs on `executionProvider` rather than a preferred one (each failed provider and its reason). */
+  executionProviderFallback: z.string().max(500).nullable().optional(),
   at: Instant,
 })
 export type InstallReport = z.infer<typeof InstallReport>
+
+/**
+ * A small tensor as JSON: onnxruntime element type, dimensions and row-major values. int64/uint64 values may be
+ * decimal strings (beyond 2^53), bool values booleans or 0/1.
+ */
+export const JsonTensor = z.object({
+  type: z.string().max(16),
+  dims: z.array(z.number().int().nonnegative()).max(8),
+  data: z.array(z.union([z.number(), z.string().max(24), z.boolean()])).max(4096),
+})
+export type JsonTensor = z.infer<typeof JsonTensor>
+
+/**
+ * One golden case of the health gate: these inputs must give these outputs, element by element within
+ * `absTolerance + relTolerance * |expected|`. Shipped inside signed releases once they exist.
+ */
+export const GoldenCase = z.object({
+  inputs: z.record(z.string().max(128), JsonTensor),
+  outputs: z.record(z.string().max(128), JsonTensor),
+  absTolerance: z.number().nonnegative().max(1e6),
+  relTolerance: z.number().nonnegative().max(1e6).optional(),
+})
+export type GoldenCase = z.infer<typeof GoldenCase>
 
 /** Where and how to fetch one artifact. */
 export const ArtifactRef = z.object({
@@ -94,6 +132,8 @@ export const ArtifactRef = z.object({
   chunkCount: z.number().int().positive(),
   /** SHA-256 of the chunk list (its canonical JSON bytes), so the list itself is verified before use. */
   chunkListSha256: Sha256Hex,
+  /** Golden inputs and outputs the health gate checks before the agent commits this artifact. */
+  golden: z.array(GoldenCase).max(8).optional(),
 })
 export type ArtifactRef = z.infer<typeof ArtifactRef>
 
@@ -105,6 +145,10 @@ export const Directive = z.discriminatedUnion('action', [
     issuedAt: Instant,
     action: z.literal('install'),
     artifact: ArtifactRef,
+    /** Install even if this device marked the artifact bad after a failed trial (by default it refuses). */
+    retry: z.boolean().optional(),
+    /** The release's execution-provider preference, best first; the device's own configuration overrides it. */
+    executionProviders: z.array(z.string().max(32)).max(8).optional(),
   }),
   z.object({ v, deviceId: DeviceId, seq: z.number().int().nonnegative(), issuedAt: Instant, action: z.literal('noop') }),
 ])
@@ -124,7 +168,14 @@ export const ChunkList = z.object({
 })
 export type ChunkList = z.infer<typeof ChunkList>
 
-export const Command = z.object({ v, type: z.literal('sync') })
+/**
+ * Commands on `down/cmd`. 'sync': publish a sync now. 'trial-ack': the control center received the device's
+ * trial report with progress 1 for this directive and artifact; the agent may commit (anchors-security.md §10.8).
+ */
+export const Command = z.discriminatedUnion('type', [
+  z.object({ v, type: z.literal('sync') }),
+  z.object({ v, type: z.literal('trial-ack'), directiveSeq: z.number().int().positive(), modelSha256: Sha256Hex }),
+])
 export type Command = z.infer<typeof Command>
 
 export type ParseFailure = 'too-large' | 'not-json' | 'schema'

@@ -8,6 +8,13 @@ import { createFsStore, writeFileAtomic } from './fsStore.ts'
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
+const pointer = {
+  slot: 'b' as const,
+  model: { modelId: 'm-0123456789ab', name: 'n', version: '1', sha256: 'a'.repeat(64) },
+  sizeBytes: 3,
+  activatedAt: '2026-01-01T00:00:00.000Z',
+}
+
 describe('fsStore', () => {
   let dir: { path: string; remove: () => Promise<void> }
   beforeEach(async () => {
@@ -28,18 +35,41 @@ describe('fsStore', () => {
   it('starts with empty state and round-trips state and the active pointer', async () => {
     const store = createFsStore(join(dir.path, 'agent'))
     await store.open()
-    expect(await store.loadState()).toEqual({ lastDirectiveSeq: 0, reportSeq: 0, install: null })
+    expect(await store.loadState()).toEqual({ lastDirectiveSeq: 0, reportSeq: 0, install: null, badReleases: [] })
     expect(await store.loadActive()).toBeNull()
-    await store.saveState({ lastDirectiveSeq: 7, reportSeq: 3, install: null })
-    expect(await store.loadState()).toEqual({ lastDirectiveSeq: 7, reportSeq: 3, install: null })
-    const pointer = {
-      slot: 'b' as const,
-      model: { modelId: 'm-0123456789ab', name: 'n', version: '1', sha256: 'a'.repeat(64) },
-      sizeBytes: 3,
-      committedAt: '2026-01-01T00:00:00.000Z',
-    }
+    await store.saveState({ lastDirectiveSeq: 7, reportSeq: 3, install: null, badReleases: ['b'.repeat(64)] })
+    expect(await store.loadState()).toEqual({ lastDirectiveSeq: 7, reportSeq: 3, install: null, badReleases: ['b'.repeat(64)] })
     await store.saveActive(pointer)
     expect(await store.loadActive()).toEqual(pointer)
+    await store.saveCommitted({ ...pointer, slot: 'a' })
+    expect(await store.loadCommitted()).toEqual({ ...pointer, slot: 'a' })
+    await store.clearActive()
+    await store.clearActive()
+    expect(await store.loadActive()).toBeNull()
+    expect(await store.loadCommitted()).toEqual({ ...pointer, slot: 'a' })
+  })
+
+  it('reads a data dir from before the commit record: active.json is the committed model, the target slot the other', async () => {
+    const store = createFsStore(dir.path)
+    await store.open()
+    const legacyPointer = { slot: 'a', model: pointer.model, sizeBytes: 3, committedAt: '2026-01-01T00:00:00.000Z' }
+    await writeFile(join(dir.path, 'active.json'), JSON.stringify(legacyPointer))
+    const directive = {
+      v: 1,
+      deviceId: 'd-1',
+      seq: 2,
+      issuedAt: '2026-01-01T00:00:00.000Z',
+      action: 'install',
+      artifact: { ...pointer.model, format: 'onnx', sizeBytes: 3, chunkSizeBytes: 3, chunkCount: 1, chunkListSha256: 'c'.repeat(64) },
+    }
+    const install = { directive, state: 'downloading', errorCode: null, message: null }
+    await writeFile(join(dir.path, 'state.json'), JSON.stringify({ lastDirectiveSeq: 2, reportSeq: 0, install }))
+    const expected = { slot: 'a', model: pointer.model, sizeBytes: 3, activatedAt: '2026-01-01T00:00:00.000Z' }
+    expect(await store.loadCommitted()).toEqual(expected)
+    expect((await store.loadState()).install).toMatchObject({ state: 'downloading', targetSlot: 'b', trialCount: 0, transitions: 0 })
+    // open() writes the commit record, so the pointer stays the rollback target once new-style state is saved.
+    await store.open()
+    expect(JSON.parse(await readFile(join(dir.path, 'committed.json'), 'utf8'))).toEqual(expected)
   })
 
   it('reports a corrupt state file with database-corrupt instead of starting fresh', async () => {

@@ -2,18 +2,21 @@
  * AgentStore on the local file system. Every file that must survive power loss is replaced with
  * write temp → fsync → rename → fsync dir (anchors-security.md §10.7, Mender's rootfs-image pattern).
  *
- * Layout under the data dir: state.json, active.json, staging/<sha>.{part,chunklist.json,progress.json},
- * slots/{a,b}/model.onnx.
+ * Layout under the data dir: state.json (install state machine), active.json (the served slot), committed.json (the
+ * commit record: last committed slot), staging/<sha>.{part,chunklist.json,progress}, slots/{a,b}/model.onnx.
  */
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
-import { ActiveModel, InstallState } from '../../../src-shared/domain/device.ts'
+import { ActiveModel } from '../../../src-shared/domain/device.ts'
 import { AppError } from '../../../src-shared/errors.ts'
 import { Directive } from '../../../src-shared/protocol/messages.ts'
+import { INSTALL_PHASES, otherSlot } from '../core/installMachine.ts'
 import type { ActivePointer, AgentState, AgentStore, DownloadProgress, Slot } from '../ports/agentStore.ts'
+
+const SlotName = z.enum(['a', 'b'])
 
 const StateFile = z.object({
   lastDirectiveSeq: z.number().int().nonnegative(),
@@ -21,22 +24,30 @@ const StateFile = z.object({
   install: z
     .object({
       directive: Directive,
-      state: InstallState,
+      state: z.enum(INSTALL_PHASES),
+      // Absent in files written before the A/B machine: derived from the committed slot on load.
+      targetSlot: SlotName.optional(),
+      trialCount: z.number().int().nonnegative().default(0),
+      transitions: z.number().int().nonnegative().default(0),
       errorCode: z.string().nullable(),
       message: z.string().nullable(),
     })
     .nullable(),
+  badReleases: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
 })
 
-const ActiveFile = z.object({
-  slot: z.enum(['a', 'b']),
-  model: ActiveModel,
-  sizeBytes: z.number().int().nonnegative(),
-  committedAt: z.string(),
-})
+const PointerFile = z
+  .object({
+    slot: SlotName,
+    model: ActiveModel,
+    sizeBytes: z.number().int().nonnegative(),
+    activatedAt: z.string().optional(),
+    // The field's name before committed.json existed.
+    committedAt: z.string().optional(),
+  })
+  .transform(({ committedAt, activatedAt, ...pointer }): ActivePointer => ({ ...pointer, activatedAt: activatedAt ?? committedAt ?? '' }))
 
-
-const emptyState: AgentState = { lastDirectiveSeq: 0, reportSeq: 0, install: null }
+const emptyState: AgentState = { lastDirectiveSeq: 0, reportSeq: 0, install: null, badReleases: [] }
 
 function errnoOf(error: unknown): string | undefined {
   return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined
@@ -148,6 +159,7 @@ export async function sha256OfFile(path: string): Promise<string> {
 export function createFsStore(dataDir: string): AgentStore {
   const statePath = join(dataDir, 'state.json')
   const activePath = join(dataDir, 'active.json')
+  const committedPath = join(dataDir, 'committed.json')
   const stagingDir = join(dataDir, 'staging')
   const slotDir = (slot: Slot) => join(dataDir, 'slots', slot)
   const slotPath = (slot: Slot) => join(slotDir(slot), 'model.onnx')
@@ -155,6 +167,22 @@ export function createFsStore(dataDir: string): AgentStore {
   const chunkListPath = (sha256: string) => join(stagingDir, `${sha256}.chunklist.json`)
   /** Append-only log, one verified chunk index per line; a torn last line is ignored. */
   const progressPath = (sha256: string) => join(stagingDir, `${sha256}.progress`)
+
+  const readStateFile = async () => {
+    const bytes = await readIfExists(statePath)
+    return bytes === null ? null : parseJsonFile(StateFile, bytes, statePath)
+  }
+
+  const loadCommitted = async (): Promise<ActivePointer | null> => {
+    const bytes = await readIfExists(committedPath)
+    if (bytes !== null) return parseJsonFile(PointerFile, bytes, committedPath)
+    // Before the commit record existed, active.json was written only on commit: an install record without a target
+    // slot marks such a data dir, and its active pointer is the committed model.
+    const legacy = await readIfExists(activePath)
+    if (legacy === null) return null
+    const state = await readStateFile()
+    return state?.install?.targetSlot === undefined ? parseJsonFile(PointerFile, legacy, activePath) : null
+  }
 
   return {
     dataDir,
@@ -164,18 +192,28 @@ export function createFsStore(dataDir: string): AgentStore {
       const checkPath = join(dataDir, '.write-check')
       await writeFileAtomic(checkPath, 'ok')
       await unlink(checkPath)
+      // Migration: write the commit record a data dir from before it implies; unreadable files are loadState's to report.
+      if ((await readIfExists(committedPath)) === null) {
+        const legacy = await loadCommitted().catch(() => null)
+        if (legacy !== null) await writeFileAtomic(committedPath, JSON.stringify(legacy))
+      }
     },
 
     async loadState() {
-      const bytes = await readIfExists(statePath)
-      if (bytes === null) return { ...emptyState }
-      const state = parseJsonFile(StateFile, bytes, statePath)
-      const directive = state.install?.directive
-      if (state.install === null || directive === undefined) return { ...state, install: null }
+      const state = await readStateFile()
+      if (state === null) return { ...emptyState, badReleases: [] }
+      const install = state.install
+      if (install === null) return { ...state, install: null }
+      const directive = install.directive
       if (directive.action !== 'install') {
         throw new AppError('database-corrupt', `Agent file ${statePath} records a directive that cannot be installed`, { path: statePath })
       }
-      return { ...state, install: { ...state.install, directive } }
+      let targetSlot = install.targetSlot
+      if (targetSlot === undefined) {
+        const committed = await loadCommitted()
+        targetSlot = committed === null ? 'a' : otherSlot(committed.slot)
+      }
+      return { ...state, install: { ...install, directive, targetSlot } }
     },
 
     async saveState(state) {
@@ -184,11 +222,27 @@ export function createFsStore(dataDir: string): AgentStore {
 
     async loadActive() {
       const bytes = await readIfExists(activePath)
-      return bytes === null ? null : parseJsonFile(ActiveFile, bytes, activePath)
+      return bytes === null ? null : parseJsonFile(PointerFile, bytes, activePath)
     },
 
     async saveActive(pointer: ActivePointer) {
       await writeFileAtomic(activePath, JSON.stringify(pointer))
+    },
+
+    async clearActive() {
+      try {
+        await unlink(activePath)
+      } catch (error) {
+        if (errnoOf(error) === 'ENOENT') return
+        throw toStorageError(error, activePath)
+      }
+      await fsyncDirectory(dataDir)
+    },
+
+    loadCommitted,
+
+    async saveCommitted(pointer: ActivePointer) {
+      await writeFileAtomic(committedPath, JSON.stringify(pointer))
     },
 
     async loadDownload(sha256): Promise<DownloadProgress | null> {
@@ -267,6 +321,13 @@ export function createFsStore(dataDir: string): AgentStore {
         await handle.close()
       }
       return sha256OfFile(path)
+    },
+
+    async hasStaging(sha256) {
+      return stat(partPath(sha256)).then(
+        () => true,
+        () => false,
+      )
     },
 
     async promoteStaging(sha256, slot) {

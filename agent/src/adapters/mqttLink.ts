@@ -22,6 +22,11 @@ export interface MqttLinkOptions {
   random?: () => number
   connectTimeoutMs?: number
   keepaliveS?: number
+  /**
+   * Fault injection (simulator `--fault-flaky-network`): each connection is cut after an exponentially distributed
+   * time with this mean, as a network failure would (no DISCONNECT, so the broker publishes the last will).
+   */
+  flaky?: { meanConnectedMs: number; random: () => number }
   log: Logger
 }
 
@@ -47,6 +52,7 @@ export function createMqttLink(options: MqttLinkOptions): AgentLink {
   let failedAttempts = 0
   let retryTimer: ReturnType<typeof setTimeout> | undefined
   let lastError: string | undefined
+  let flakyTimer: ReturnType<typeof setTimeout> | undefined
 
   const notify = (listeners: Array<() => void>) => {
     for (const listener of listeners) {
@@ -96,6 +102,16 @@ export function createMqttLink(options: MqttLinkOptions): AgentLink {
       if (client !== attemptClient) return
       isOnline = true
       failedAttempts = 0
+      const flaky = options.flaky
+      if (flaky !== undefined) {
+        clearTimeout(flakyTimer)
+        const upMs = -Math.log(1 - Math.min(flaky.random(), 0.999_999)) * flaky.meanConnectedMs
+        flakyTimer = setTimeout(() => {
+          if (client !== attemptClient || isClosed) return
+          options.log.warn('fault injection: cutting the broker connection', { deviceId: options.deviceId })
+          attemptClient.stream.destroy()
+        }, upMs)
+      }
       notify(connectListeners)
     })
     attemptClient.on('message', (topic, payload) => {
@@ -162,6 +178,7 @@ export function createMqttLink(options: MqttLinkOptions): AgentLink {
 
     async close(farewell) {
       isClosed = true
+      clearTimeout(flakyTimer)
       if (retryTimer !== undefined) clearTimeout(retryTimer)
       retryTimer = undefined
       const closing = client

@@ -3,14 +3,13 @@ import * as ort from 'onnxruntime-node'
 import type { ExecutionProviderProbe } from '../../../src-shared/domain/device.ts'
 import type { TensorInfo } from '../../../src-shared/domain/model.ts'
 import { AppError } from '../../../src-shared/errors.ts'
+import { DEFAULT_EXECUTION_PROVIDER_ORDER } from '../core/executionProviders.ts'
 import type { TensorValue } from '../core/tensorValue.ts'
 import type { LoadedModel, ModelRuntime } from '../ports/modelRuntime.ts'
 import { buildProbeModel } from './probeModel.ts'
 
 /** Probed in this order; the ones this onnxruntime-node build does not list are skipped. */
-export const EXECUTION_PROVIDER_CANDIDATES = ['tensorrt', 'cuda', 'webgpu', 'dml', 'coreml', 'cpu'] as const
-/** Models load on the first available provider in this order (fastest first). */
-export const EXECUTION_PROVIDER_PREFERENCE = ['tensorrt', 'cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const
+export const EXECUTION_PROVIDER_CANDIDATES = DEFAULT_EXECUTION_PROVIDER_ORDER
 
 /** onnxruntime's warning level and below would print native messages for every provider that fails to load. */
 const QUIET_LOG_LEVEL = 3
@@ -115,6 +114,7 @@ export function createOnnxModelRuntime(options: OnnxRuntimeOptions = {}): ModelR
         }
         const loaded: LoadedModel = {
           executionProvider: provider,
+          loadFailures: [...failures],
           inputs: session.inputMetadata.map(toTensorInfo),
           outputs: session.outputMetadata.map(toTensorInfo),
           async run(feeds) {

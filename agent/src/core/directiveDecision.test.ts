@@ -28,7 +28,7 @@ function install(seq: number, deviceId = 'd-1', artifactSha = sha('a')): Directi
 const noop = (seq: number): Directive => ({ v: 1, deviceId: 'd-1', seq, issuedAt: '2026-01-01T00:00:00.000Z', action: 'noop' })
 
 describe('decideDirective', () => {
-  const context = { selfDeviceId: 'd-1', lastDirectiveSeq: 4, activeSha256: sha('b') }
+  const context = { selfDeviceId: 'd-1', lastDirectiveSeq: 4 }
 
   it.each([
     ['another device', install(9, 'd-2'), { verdict: 'reject', reason: 'wrong-device' }],
@@ -36,17 +36,12 @@ describe('decideDirective', () => {
     ['an older seq', install(1), { verdict: 'reject', reason: 'stale-seq' }],
     ['a stale noop', noop(3), { verdict: 'reject', reason: 'stale-seq' }],
     ['a newer noop', noop(5), { verdict: 'accept', action: 'noop' }],
-    ['a newer install of the active model', install(5, 'd-1', sha('b')), { verdict: 'accept', action: 'already-active' }],
-    ['a newer install of another model', install(5), { verdict: 'accept', action: 'install' }],
+    ['a newer install', install(5), { verdict: 'accept', action: 'install' }],
   ] as const)('handles %s', (_name, directive, expected) => {
     expect(decideDirective(context, directive)).toEqual(expected)
   })
 
   it('checks the device before the seq, so a forged directive never counts as stale', () => {
     expect(decideDirective(context, install(1, 'd-9'))).toEqual({ verdict: 'reject', reason: 'wrong-device' })
-  })
-
-  it('installs when no model is active', () => {
-    expect(decideDirective({ ...context, activeSha256: null }, install(5, 'd-1', sha('b')))).toEqual({ verdict: 'accept', action: 'install' })
   })
 })

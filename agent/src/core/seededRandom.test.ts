@@ -47,6 +47,11 @@ describe('buildSyntheticInputs', () => {
     expect(new Set(features).size).toBeGreaterThan(1)
   })
 
+  it('shifts float inputs by the drift shift', () => {
+    const shifted = Array.from(buildSyntheticInputs(inputs.slice(0, 1), createSeededRandom(7), 5).features?.data as Float32Array)
+    expect(shifted.every((value) => value >= 4 && value < 6)).toBe(true)
+  })
+
   it('maps symbolic, unknown and non-positive dimensions to 1', () => {
     expect(concreteDims(['n', null, -1, 0, 5])).toEqual([1, 1, 1, 1, 5])
   })

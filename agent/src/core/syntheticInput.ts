@@ -12,7 +12,8 @@ export function concreteDims(shape: TensorInfo['shape']): number[] {
   return shape.map((dim) => (typeof dim === 'number' && dim > 0 ? dim : 1))
 }
 
-export function buildSyntheticTensor(input: TensorInfo, random: () => number): TensorValue {
+/** `shift` moves float inputs (uniform in [-1, 1) by default) to simulate input drift. */
+export function buildSyntheticTensor(input: TensorInfo, random: () => number, shift = 0): TensorValue {
   const dims = concreteDims(input.shape)
   const count = dims.reduce((product, dim) => product * dim, 1)
   if (count > MAX_SYNTHETIC_ELEMENTS) {
@@ -21,7 +22,7 @@ export function buildSyntheticTensor(input: TensorInfo, random: () => number): T
       elementCount: count,
     })
   }
-  const uniform = () => random() * 2 - 1
+  const uniform = () => random() * 2 - 1 + shift
   const small = () => Math.floor(random() * 10)
   const fill = <T extends { [index: number]: number | bigint; length: number }>(array: T, value: () => number | bigint): T => {
     for (let i = 0; i < array.length; i++) array[i] = value()
@@ -58,8 +59,8 @@ export function buildSyntheticTensor(input: TensorInfo, random: () => number): T
 }
 
 /** One synthetic tensor per model input, keyed by input name (the feeds of one inference). */
-export function buildSyntheticInputs(inputs: readonly TensorInfo[], random: () => number): Record<string, TensorValue> {
+export function buildSyntheticInputs(inputs: readonly TensorInfo[], random: () => number, shift = 0): Record<string, TensorValue> {
   const feeds: Record<string, TensorValue> = {}
-  for (const input of inputs) feeds[input.name] = buildSyntheticTensor(input, random)
+  for (const input of inputs) feeds[input.name] = buildSyntheticTensor(input, random, shift)
   return feeds
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { LATENCY_BUCKET_UPPER_MS, latencyBucketIndex, latencyQuantileMs } from '../../../src-shared/protocol/latencyHistogram.ts'
-import { closeWindow, recordInference, startWindow } from './telemetryWindow.ts'
+import { closeWindow, countInference, recordInference, startWindow } from './telemetryWindow.ts'
 
 describe('telemetry window accumulation', () => {
   it('counts requests, errors and latency buckets', () => {
@@ -20,6 +20,13 @@ describe('telemetry window accumulation', () => {
     recordInference(window, { latencyMs: 1 })
     expect(window.requestCount).toBe(0)
     expect(window.latencyCounts.every((count) => count === 0)).toBe(true)
+  })
+
+  it('counts in place into an owned window, as recordInference does by copy', () => {
+    const owned = startWindow('2026-01-01T00:00:00.000Z')
+    countInference(owned, { latencyMs: 3 })
+    countInference(owned, { error: true })
+    expect(owned).toEqual(recordInference(recordInference(startWindow('2026-01-01T00:00:00.000Z'), { latencyMs: 3 }), { error: true }))
   })
 
   it('puts latencies above the last bound into the overflow bucket and negatives into the first', () => {

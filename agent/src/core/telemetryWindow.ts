@@ -1,4 +1,4 @@
-/** Accumulates one telemetry window of inference outcomes into the shared latency histogram. Pure. */
+/** Accumulates one telemetry window of inference outcomes into the shared latency histogram. No I/O, no clock. */
 import { emptyLatencyCounts, latencyBucketIndex } from '../../../src-shared/protocol/latencyHistogram.ts'
 
 export interface TelemetryAccumulator {
@@ -9,17 +9,34 @@ export interface TelemetryAccumulator {
   latencyCounts: readonly number[]
 }
 
-export function startWindow(windowStartAt: string): TelemetryAccumulator {
+export function startWindow(windowStartAt: string): OwnedTelemetryAccumulator {
   return { windowStartAt, requestCount: 0, errorCount: 0, latencyCounts: emptyLatencyCounts() }
 }
 
 /** A successful inference adds its latency; a failed one counts as a request and an error, without a latency. */
-export function recordInference(window: TelemetryAccumulator, outcome: { latencyMs: number } | { error: true }): TelemetryAccumulator {
-  if ('error' in outcome) return { ...window, requestCount: window.requestCount + 1, errorCount: window.errorCount + 1 }
+export function recordInference(window: TelemetryAccumulator, outcome: { latencyMs: number } | { error: true }): OwnedTelemetryAccumulator {
+  const next = { ...window, latencyCounts: window.latencyCounts.slice() }
+  countInference(next, outcome)
+  return next
+}
+
+/** An accumulator the runtime owns alone, so it may count in place. */
+export interface OwnedTelemetryAccumulator extends TelemetryAccumulator {
+  latencyCounts: number[]
+}
+
+/**
+ * recordInference in place: the inference path counts every call, and copying the histogram there cost as much as
+ * a tenth of a small model's inference. Callers must own `window` (see closeWindow, which copies it out).
+ */
+export function countInference(window: OwnedTelemetryAccumulator, outcome: { latencyMs: number } | { error: true }): void {
+  window.requestCount += 1
+  if ('error' in outcome) {
+    window.errorCount += 1
+    return
+  }
   const index = latencyBucketIndex(Math.max(0, outcome.latencyMs))
-  const latencyCounts = window.latencyCounts.slice()
-  latencyCounts[index] = (latencyCounts[index] ?? 0) + 1
-  return { ...window, requestCount: window.requestCount + 1, latencyCounts }
+  window.latencyCounts[index] = (window.latencyCounts[index] ?? 0) + 1
 }
 
 export interface ClosedWindow {
@@ -31,7 +48,7 @@ export interface ClosedWindow {
 }
 
 /** Ends the window at `windowEndAt` and returns it with the next window, which starts where this one ended. */
-export function closeWindow(window: TelemetryAccumulator, windowEndAt: string): { closed: ClosedWindow; next: TelemetryAccumulator } {
+export function closeWindow(window: TelemetryAccumulator, windowEndAt: string): { closed: ClosedWindow; next: OwnedTelemetryAccumulator } {
   return {
     closed: {
       windowStartAt: window.windowStartAt,

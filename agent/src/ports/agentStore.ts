@@ -1,16 +1,11 @@
 /** Durable agent state on the local file system. Implemented by adapters/fsStore.ts (anchors-security.md §10.7). */
-import type { ActiveModel, InstallState } from '../../../src-shared/domain/device.ts'
-import type { Directive } from '../../../src-shared/protocol/messages.ts'
+import type { ActiveModel } from '../../../src-shared/domain/device.ts'
+import type { InstallDirective, InstallRecord, Slot } from '../core/installMachine.ts'
 
-export type InstallDirective = Extract<Directive, { action: 'install' }>
-export type Slot = 'a' | 'b'
+export type { InstallDirective, InstallRecord, Slot }
 
-export interface InstallRecord {
-  directive: InstallDirective
-  state: InstallState
-  errorCode: string | null
-  message: string | null
-}
+/** Bad releases remembered per device; the oldest is forgotten first. */
+export const MAX_BAD_RELEASES = 32
 
 export interface AgentState {
   /** Highest directive seq accepted; persisted before the directive is acted on (anti-replay). */
@@ -19,14 +14,20 @@ export interface AgentState {
   reportSeq: number
   /** The install in flight or the last one finished, so a restart resumes or re-reports it. */
   install: InstallRecord | null
+  /** SHA-256 of artifacts that failed their trial here (anchors-security.md §10.9 bad_release), oldest first. */
+  badReleases: string[]
 }
 
-/** `<dataDir>/active.json`: which slot holds the committed model. Replaced atomically to switch models. */
+/**
+ * A slot and the model in it. `active.json` names the slot being served (during a trial, the new one);
+ * `committed.json` is the commit record: the last model that passed its trial, the rollback target.
+ */
 export interface ActivePointer {
   slot: Slot
   model: ActiveModel
   sizeBytes: number
-  committedAt: string
+  /** When this pointer was written. */
+  activatedAt: string
 }
 
 export interface DownloadProgress {
@@ -44,7 +45,13 @@ export interface AgentStore {
   loadState(): Promise<AgentState>
   saveState(state: AgentState): Promise<void>
   loadActive(): Promise<ActivePointer | null>
+  /** Replaces the active pointer atomically: this is the switch (and the switch back). */
   saveActive(pointer: ActivePointer): Promise<void>
+  /** Removes the active pointer durably (a first install rolled back: nothing to serve). */
+  clearActive(): Promise<void>
+  loadCommitted(): Promise<ActivePointer | null>
+  /** The commit record: the single durable write that commits a model (§10.8 COMMITTING). */
+  saveCommitted(pointer: ActivePointer): Promise<void>
 
   loadDownload(sha256: string): Promise<DownloadProgress | null>
   saveChunkList(sha256: string, chunkListBytes: Uint8Array): Promise<void>
@@ -57,6 +64,8 @@ export interface AgentStore {
   readStagingRange(sha256: string, offsetBytes: number, lengthBytes: number): Promise<Uint8Array>
   /** Truncates the staging file to `sizeBytes` and returns its SHA-256. */
   finishStaging(sha256: string, sizeBytes: number): Promise<string>
+  /** True when `staging/<sha>.part` exists (a crash between download and promotion leaves it). */
+  hasStaging(sha256: string): Promise<boolean>
   /** fsync, rename `staging/<sha>.part` to `slots/<slot>/model.onnx`, fsync the directory, drop the progress files. */
   promoteStaging(sha256: string, slot: Slot): Promise<void>
   discardDownload(sha256: string): Promise<void>

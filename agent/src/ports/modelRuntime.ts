@@ -6,6 +6,8 @@ import type { TensorValue } from '../core/tensorValue.ts'
 export interface LoadedModel {
   /** The execution provider the session runs on, e.g. 'cuda' or 'cpu'. */
   readonly executionProvider: string
+  /** Providers tried before `executionProvider` whose session creation failed, each with the reason. */
+  readonly loadFailures: readonly string[]
   readonly inputs: readonly TensorInfo[]
   readonly outputs: readonly TensorInfo[]
   /** Runs one inference. Throws AppError 'inference-failed' when the runtime rejects the feeds. */

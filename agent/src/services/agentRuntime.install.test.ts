@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { PROTOCOL_VERSION, encodeMessage } from '../../../src-shared/protocol/messages.ts'
+import { type Directive, PROTOCOL_VERSION, encodeMessage } from '../../../src-shared/protocol/messages.ts'
 import { topics } from '../../../src-shared/protocol/topics.ts'
 import { ControlCenterHarness, type TestBroker, buildArtifact, readFixtureModel, startTestBroker } from '../testSupport/controlCenterHarness.ts'
 import { createTestAgent, eventually, makeTempDir } from '../testSupport/testAgent.ts'
@@ -49,7 +49,11 @@ describe('AgentRuntime install over a real broker', () => {
     const committed = await harness.waitForReport('d-1', 'committed', 1)
     expect(committed.body).toMatchObject({ modelSha256: artifact.ref.sha256, executionProvider: 'cpu', progress: 1, errorCode: null })
     const states = harness.from('d-1', 'report').map((message) => message.body.state)
-    expect(states.filter((state, i) => state !== states[i - 1])).toEqual(['accepted', 'downloading', 'verified', 'staged', 'switching', 'committed'])
+    expect(states.filter((state, i) => state !== states[i - 1])).toEqual(['accepted', 'downloading', 'verified', 'staged', 'switching', 'trial', 'committed'])
+    const trialOk = harness.from('d-1', 'report').find((message) => message.body.state === 'trial' && message.body.progress === 1)
+    expect(trialOk?.body).toMatchObject({ directiveSeq: 1, modelSha256: artifact.ref.sha256 })
+    const commitRecord = JSON.parse(await readFile(join(dataDir.path, 'committed.json'), 'utf8')) as { slot: string; model: { sha256: string } }
+    expect(commitRecord).toMatchObject({ slot: 'a', model: { sha256: artifact.ref.sha256 } })
 
     const telemetry = await harness.waitFor(
       (message) =>
@@ -117,7 +121,7 @@ describe('AgentRuntime install over a real broker', () => {
     expect(result.modelSha256).toBe(first.ref.sha256)
   })
 
-  it('reports model-load-failed for bytes onnxruntime cannot load and keeps the previous model', async () => {
+  it('rolls back bytes onnxruntime cannot load, reports model-load-failed, keeps the previous model and marks the release bad', async () => {
     const runtime = await startAgent('d-4')
     const good = buildArtifact(readFixtureModel(), { chunkSizeBytes: 4096 })
     harness.serve(good)
@@ -127,11 +131,20 @@ describe('AgentRuntime install over a real broker', () => {
     const garbage = buildArtifact(new TextEncoder().encode('this is not an onnx model '.repeat(40)), { chunkSizeBytes: 512, version: '9.9.9' })
     harness.serve(garbage)
     await harness.sendDirective(harness.installDirective('d-4', 2, garbage))
-    const failed = await harness.waitForReport('d-4', 'failed', 2)
-    expect(failed.body.errorCode).toBe('model-load-failed')
-    expect(runtime.snapshot().active?.sha256).toBe(good.ref.sha256)
-    const pointer = JSON.parse(await readFile(join(dataDir.path, 'active.json'), 'utf8')) as { model: { sha256: string } }
-    expect(pointer.model.sha256).toBe(good.ref.sha256)
+    const rolledBack = await harness.waitForReport('d-4', 'rolled-back', 2)
+    expect(rolledBack.body.errorCode).toBe('model-load-failed')
+    await eventually(() => runtime.snapshot().installPhase === 'idle', 5_000, 'the failure path to finish')
+    expect(runtime.snapshot()).toMatchObject({ active: { sha256: good.ref.sha256 }, installState: 'rolled-back', badReleases: [garbage.ref.sha256] })
+    const pointer = JSON.parse(await readFile(join(dataDir.path, 'active.json'), 'utf8')) as { slot: string; model: { sha256: string } }
+    expect(pointer).toMatchObject({ slot: 'a', model: { sha256: good.ref.sha256 } })
+    const slotB = await readFile(join(dataDir.path, 'slots', 'b', 'model.onnx'))
+    expect(slotB.byteLength).toBe(garbage.ref.sizeBytes)
+
+    // Marked bad: a newer directive for the same bytes is refused unless it says retry.
+    await harness.sendDirective(harness.installDirective('d-4', 3, garbage))
+    expect((await harness.waitForReport('d-4', 'failed', 3)).body.errorCode).toBe('release-marked-bad')
+    await harness.sendDirective({ ...harness.installDirective('d-4', 4, garbage), retry: true } as Directive)
+    expect((await harness.waitForReport('d-4', 'rolled-back', 4)).body.errorCode).toBe('model-load-failed')
   })
 
   it('lets a newer directive supersede a download in flight', async () => {

@@ -1,7 +1,8 @@
 /**
  * One device agent: keeps its link announced (status, sync on every connect, heartbeats), applies directives through
- * the install state machine (accepted → downloading → verified → staged → switching → committed, or failed), runs the
- * active model on a synthetic workload and reports telemetry windows. Never exits on broker or input trouble.
+ * the A/B install state machine (core/installMachine.ts, driven by InstallRunner), serves the active model to the
+ * local inference API and the synthetic workload, and reports telemetry windows. Never exits on broker or input
+ * trouble.
  */
 import type { ActiveModel, ExecutionProviderProbe, Hardware, InstallState } from '../../../src-shared/domain/device.ts'
 import { AppError } from '../../../src-shared/errors.ts'
@@ -21,17 +22,36 @@ import {
 } from '../../../src-shared/protocol/messages.ts'
 import { parseDownTopic, topics } from '../../../src-shared/protocol/topics.ts'
 import { decideDirective } from '../core/directiveDecision.ts'
+import { planExecutionProviders } from '../core/executionProviders.ts'
+import {
+  type InstallEffect,
+  type InstallPhase,
+  type InstallRecord,
+  type Transition,
+  acceptInstall,
+  isSettled,
+  mayServeUncommitted,
+  recoverInstall,
+  stepInstall,
+  wireState,
+} from '../core/installMachine.ts'
 import { createSeededRandom, seedFromString } from '../core/seededRandom.ts'
 import { buildSyntheticInputs } from '../core/syntheticInput.ts'
-import { type TelemetryAccumulator, closeWindow, recordInference, startWindow } from '../core/telemetryWindow.ts'
+import { type OwnedTelemetryAccumulator, closeWindow, countInference, startWindow } from '../core/telemetryWindow.ts'
 import type { TensorValue } from '../core/tensorValue.ts'
 import type { AgentLink } from '../ports/agentLink.ts'
-import type { ActivePointer, AgentState, AgentStore, InstallDirective, Slot } from '../ports/agentStore.ts'
+import { type AgentState, type AgentStore, type InstallDirective, MAX_BAD_RELEASES } from '../ports/agentStore.ts'
 import type { Clock } from '../ports/clock.ts'
-import type { LoadedModel, ModelRuntime } from '../ports/modelRuntime.ts'
-import { ChunkDownload, InstallAbortedError, type TransferSettings, defaultTransferSettings } from './chunkDownload.ts'
+import type { InferenceResult, InferenceService, ServedModelInfo } from '../ports/inferenceService.ts'
+import { type InstallVerifier, integrityOnlyVerifier } from '../ports/installVerifier.ts'
+import type { ModelRuntime } from '../ports/modelRuntime.ts'
+import { InstallAbortedError, type TransferSettings, defaultTransferSettings } from './chunkDownload.ts'
+import { type HealthGateSettings, InstallRunner, defaultHealthGateSettings } from './installRunner.ts'
+import { ServedModel } from './servedModel.ts'
 
-export const AGENT_VERSION = '0.1.0'
+export type { InferenceResult }
+
+export const AGENT_VERSION = '0.2.0'
 
 /** Telemetry windows kept while the broker is away; older ones are dropped first. */
 const MAX_PENDING_WINDOWS = 32
@@ -41,14 +61,25 @@ export interface Capabilities {
   executionProviders: ExecutionProviderProbe[]
 }
 
+/** Fault injection for the simulator and kill tests. */
+export interface AgentFaults {
+  /** Added to every inference (workload and API), inside the measured latency. */
+  extraLatencyMs?: number
+  /** Every health check of this device fails. */
+  failHealthCheck?: boolean
+  /** Call `crash` right after this install state is persisted (a process-level crash for kill tests). */
+  crashAtState?: InstallPhase
+  crash?: () => void
+}
+
 export interface AgentRuntimeOptions {
   deviceId: string
   link: AgentLink
   store: AgentStore
   models: ModelRuntime
   capabilities: Capabilities
-  /** Providers to try when loading a model, best first; only ones the probe found available. */
-  preferredProviders: readonly string[]
+  /** This device's execution-provider order, best first (`--execution-providers`); overrides the release's. */
+  executionProviderOrder?: readonly string[]
   clock: Clock
   log: Logger
   readRssBytes: () => number
@@ -56,16 +87,15 @@ export interface AgentRuntimeOptions {
   telemetryIntervalMs: number
   /** Synthetic inferences per second on the active model; 0 disables the workload. */
   workloadRatePerS: number
+  /** Synthetic inputs move by `shift` once `afterMs` have passed since start (simulated input drift). */
+  drift?: { afterMs: number; shift: number }
+  health?: Partial<HealthGateSettings>
+  /** Signature checks of releases and artifacts; integrity (hashes) only when absent. */
+  verifier?: InstallVerifier
+  faults?: AgentFaults
   transfer?: Partial<TransferSettings>
   /** Seed of the synthetic-input generator; defaults to one derived from the device id. */
   seed?: number
-}
-
-export interface InferenceResult {
-  outputs: Record<string, TensorValue>
-  latencyMs: number
-  modelSha256: string
-  executionProvider: string
 }
 
 export interface AgentSnapshot {
@@ -73,69 +103,100 @@ export interface AgentSnapshot {
   isConnected: boolean
   active: ActiveModel | null
   executionProvider: string | null
+  executionProviderFallback: string | null
+  /** The install state as the control center sees it. */
   installState: InstallState
+  /** The state machine's own state, null before the first install. */
+  installPhase: InstallPhase | null
+  trialCount: number
   lastDirectiveSeq: number
   reportSeq: number
   inferenceCount: number
+  badReleases: readonly string[]
   /** Dropped inbound messages by reason ('too-large', 'schema', 'wrong-device', 'chunk-hash-mismatch', ...). */
   droppedMessages: Record<string, number>
 }
 
-interface ActiveSession {
-  pointer: ActivePointer
-  model: LoadedModel
-}
-
 interface InstallJob {
-  seq: number
   controller: AbortController
   done: Promise<void>
 }
-
-/** States after which a restart has nothing left to do for the recorded install. */
-const SETTLED_STATES: readonly InstallState[] = ['idle', 'committed', 'failed', 'rolled-back']
-
-const otherSlot = (slot: Slot): Slot => (slot === 'a' ? 'b' : 'a')
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-export class AgentRuntime {
+function withBadReleases(badReleases: readonly string[], effects: readonly InstallEffect[]): string[] {
+  let next = [...badReleases]
+  for (const effect of effects) {
+    if (effect.type === 'mark-bad') next = [...next.filter((sha) => sha !== effect.sha256), effect.sha256]
+    if (effect.type === 'clear-bad') next = next.filter((sha) => sha !== effect.sha256)
+  }
+  return next.slice(-MAX_BAD_RELEASES)
+}
+
+export class AgentRuntime implements InferenceService {
   readonly deviceId: string
   readonly #options: AgentRuntimeOptions
-  readonly #transfer: TransferSettings
   readonly #random: () => number
-  #state: AgentState = { lastDirectiveSeq: 0, reportSeq: 0, install: null }
-  #active: ActiveSession | null = null
-  #installState: InstallState = 'idle'
-  #window: TelemetryAccumulator
+  readonly #served: ServedModel
+  readonly #runner: InstallRunner
+  readonly #lifetime = new AbortController()
+  #state: AgentState = { lastDirectiveSeq: 0, reportSeq: 0, install: null, badReleases: [] }
+  #window: OwnedTelemetryAccumulator
   #pendingWindows: TelemetryWindow[] = []
   #drops = new Map<string, number>()
   #inferenceCount = 0
   #startedAtMs = 0
   #timers: Array<ReturnType<typeof setInterval>> = []
   #installJob: InstallJob | undefined
-  #download: ChunkDownload | undefined
   #directiveChain: Promise<void> = Promise.resolve()
   #stateChain: Promise<void> = Promise.resolve()
   #workloadRun: Promise<void> | undefined
+  /** The latest install report, sent again after every reconnect so a report lost offline still arrives. */
+  #lastReport: InstallReport | undefined
   #isClosed = false
   #isStarted = false
   #isSendingWindows = false
   /** Next telemetry reportSeq; kept apart from #state so concurrent state writes cannot hand out a seq twice. */
   #lastReportSeq = 0
-  #lastProgressStep = -1
 
   constructor(options: AgentRuntimeOptions) {
     this.deviceId = options.deviceId
     this.#options = options
-    this.#transfer = { ...defaultTransferSettings, ...options.transfer }
     this.#random = createSeededRandom(options.seed ?? seedFromString(options.deviceId))
     this.#window = startWindow(options.clock.nowIso())
+    this.#served = new ServedModel((error) => options.log.warn('closing a replaced model session failed', { reason: describe(error) }))
+    this.#runner = new InstallRunner({
+      deviceId: options.deviceId,
+      store: options.store,
+      link: options.link,
+      models: options.models,
+      served: this.#served,
+      verifier: options.verifier ?? integrityOnlyVerifier,
+      health: { ...defaultHealthGateSettings, ...options.health },
+      isHealthCheckSabotaged: options.faults?.failHealthCheck === true,
+      transfer: { ...defaultTransferSettings, ...options.transfer },
+      planProviders: (directive) =>
+        planExecutionProviders({
+          deviceOrder: options.executionProviderOrder,
+          releaseOrder: directive?.executionProviders,
+          probes: options.capabilities.executionProviders,
+        }),
+      random: this.#random,
+      clock: options.clock,
+      log: options.log,
+      apply: (transition) => this.#apply(transition),
+      report: (record, state, progress) => this.#publishReport(record, state, progress),
+      beforeSwitch: () => this.#flushWindow(),
+      drop: (reason, fields) => this.#drop(reason, fields),
+    })
   }
 
-  /** Opens the data dir, restores the committed model and any install in flight, then connects. */
+  /**
+   * Opens the data dir, recovers an install a crash interrupted (anchors-security.md §10.8: the recovered state is
+   * durable before anything acts on it), restores the served model, then connects.
+   */
   async start(): Promise<void> {
     if (this.#isStarted) return
     this.#isStarted = true
@@ -144,17 +205,27 @@ export class AgentRuntime {
     await store.open()
     this.#state = await store.loadState()
     this.#lastReportSeq = this.#state.reportSeq
-    this.#installState = this.#state.install?.state ?? 'idle'
-    await this.#restoreActiveModel()
+    let record = this.#state.install
+    if (record !== null && !isSettled(record.state)) {
+      const [active, committed] = await Promise.all([store.loadActive(), store.loadCommitted()])
+      log.info('recovering an interrupted install', { deviceId: this.deviceId, seq: record.directive.seq, state: record.state })
+      const transition = recoverInstall(record, { activeSlot: active?.slot ?? null, committedSha256: committed?.model.sha256 ?? null })
+      await this.#apply(transition)
+      record = transition.record
+    }
+    // Sent after the first connect, so the control center learns how the recorded install stands.
+    if (record !== null) this.#lastReport ??= this.#reportOf(record, wireState(record), record.state === 'committed' ? 1 : 0)
+    // A rollback loads the committed model itself: the served one may be what crashed the agent.
+    if (record?.state !== 'rolling-back') await this.#restoreServedModel(record)
 
     link.onConnect(() => void this.#onConnected())
     link.onDisconnect(() => {
       log.warn('disconnected from broker; reconnecting', { deviceId: this.deviceId })
-      this.#download?.onDisconnected()
+      this.#runner.download?.onDisconnected()
     })
     link.onMessage((topic, payload) => this.#onMessage(topic, payload))
 
-    this.#resumeInstall()
+    if (record !== null && !isSettled(record.state)) this.#startJob(record)
     link.start()
     this.#timers.push(setInterval(() => this.#sendHeartbeat(), this.#options.heartbeatIntervalMs))
     this.#timers.push(setInterval(() => void this.#flushWindow(), this.#options.telemetryIntervalMs))
@@ -164,50 +235,93 @@ export class AgentRuntime {
     }
   }
 
-  /** Stops loops and transfers, publishes the offline status and disconnects. Idempotent. */
+  /** Stops loops and the install in flight (it resumes on the next start), goes offline, closes sessions. Idempotent. */
   async close(): Promise<void> {
     if (this.#isClosed) return
     this.#isClosed = true
     for (const timer of this.#timers) clearInterval(timer)
     this.#timers = []
-    const job = this.#installJob
-    job?.controller.abort()
-    await job?.done
+    this.#lifetime.abort()
+    await this.#installJob?.done
+    await this.#directiveChain
     await this.#workloadRun
     await this.#stateChain
     await this.#options.link.close({ topic: topics.status(this.deviceId), payload: encodeMessage(this.#status(false)), retain: true })
-    const active = this.#active
-    this.#active = null
-    await active?.model.close().catch(() => undefined)
+    await this.#served.close()
   }
 
-  /** Runs one inference on the active model and counts it in the telemetry window. For the local inference API. */
-  async infer(feeds: Record<string, TensorValue>): Promise<InferenceResult> {
-    const active = this.#active
-    if (active === null) throw new AppError('unavailable', 'No model is active on this device yet')
-    const startedMs = this.#options.clock.monotonicMs()
+  // ---- inference (the local API and the workload) --------------------------------------------------------------
+
+  async infer(feeds: Record<string, TensorValue>, modelName?: string): Promise<InferenceResult> {
+    const lease = this.#served.acquire()
+    if (lease === null) throw new AppError('unavailable', 'No model is active on this device yet')
+    const { entry, release } = lease
+    const model = entry.pointer.model
+    // A request for another model never reaches one: it is not counted as the model's error.
+    if (modelName !== undefined && modelName !== 'active' && modelName !== model.name) {
+      release()
+      throw new AppError('not-found', `This device serves model ${model.name}, not ${modelName}; use its name or "active"`, { modelName })
+    }
+    const { clock } = this.#options
+    const extraLatencyMs = this.#options.faults?.extraLatencyMs ?? 0
+    const startedMs = clock.monotonicMs()
+    let outputs: Record<string, TensorValue>
     try {
-      const outputs = await active.model.run(feeds)
-      const latencyMs = this.#options.clock.monotonicMs() - startedMs
-      this.#window = recordInference(this.#window, { latencyMs })
-      this.#inferenceCount += 1
-      return { outputs, latencyMs, modelSha256: active.pointer.model.sha256, executionProvider: active.model.executionProvider }
+      if (extraLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, extraLatencyMs))
+      outputs = await entry.model.run(feeds)
     } catch (error) {
-      this.#window = recordInference(this.#window, { error: true })
+      countInference(this.#window, { error: true })
       throw error
+    } finally {
+      release()
+    }
+    const latencyMs = clock.monotonicMs() - startedMs
+    countInference(this.#window, { latencyMs })
+    this.#inferenceCount += 1
+    return { outputs, latencyMs, modelName: model.name, modelVersion: model.version, modelSha256: model.sha256, executionProvider: entry.model.executionProvider }
+  }
+
+  describeModel(modelName: string): ServedModelInfo | null {
+    const entry = this.#served.current()
+    if (entry === null) return null
+    const model = entry.pointer.model
+    if (modelName !== 'active' && modelName !== model.name) {
+      throw new AppError('not-found', `This device serves model ${model.name}, not ${modelName}; use its name or "active"`, { modelName })
+    }
+    const install = this.#state.install
+    return {
+      name: model.name,
+      version: model.version,
+      sha256: model.sha256,
+      modelId: model.modelId,
+      inputs: entry.model.inputs,
+      outputs: entry.model.outputs,
+      executionProvider: entry.model.executionProvider,
+      executionProviderFallback: entry.executionProviderFallback,
+      isOnTrial: install !== null && mayServeUncommitted(install.state) && install.directive.artifact.sha256 === model.sha256,
     }
   }
 
+  health(): { isServing: boolean; installState: InstallState; isConnected: boolean } {
+    return { isServing: this.#served.current() !== null, installState: wireState(this.#state.install), isConnected: this.#options.link.isConnected() }
+  }
+
   snapshot(): AgentSnapshot {
+    const entry = this.#served.current()
+    const install = this.#state.install
     return {
       deviceId: this.deviceId,
       isConnected: this.#options.link.isConnected(),
-      active: this.#active?.pointer.model ?? null,
-      executionProvider: this.#active?.model.executionProvider ?? null,
-      installState: this.#installState,
+      active: entry?.pointer.model ?? null,
+      executionProvider: entry?.model.executionProvider ?? null,
+      executionProviderFallback: entry?.executionProviderFallback ?? null,
+      installState: wireState(install),
+      installPhase: install?.state ?? null,
+      trialCount: install?.trialCount ?? 0,
       lastDirectiveSeq: this.#state.lastDirectiveSeq,
       reportSeq: this.#state.reportSeq,
       inferenceCount: this.#inferenceCount,
+      badReleases: [...this.#state.badReleases],
       droppedMessages: Object.fromEntries(this.#drops),
     }
   }
@@ -221,11 +335,12 @@ export class AgentRuntime {
       await link.subscribe(topics.deviceDownFilter(this.deviceId))
       await link.publish(topics.status(this.deviceId), encodeMessage(this.#status(true)), { qos: 1, retain: true })
       await this.#publishSync()
+      if (this.#lastReport !== undefined) await link.publish(topics.report(this.deviceId), encodeMessage(this.#lastReport), { qos: 1 })
     } catch (error) {
       log.warn('announcing to the broker failed', { deviceId: this.deviceId, reason: describe(error) })
       return
     }
-    this.#download?.onConnected()
+    this.#runner.download?.onConnected()
     await this.#sendPendingWindows()
   }
 
@@ -234,6 +349,7 @@ export class AgentRuntime {
   }
 
   async #publishSync(): Promise<void> {
+    const entry = this.#served.current()
     const sync: SyncRequest = {
       v: PROTOCOL_VERSION,
       deviceId: this.deviceId,
@@ -241,9 +357,9 @@ export class AgentRuntime {
       hardware: this.#options.capabilities.hardware,
       executionProviders: this.#options.capabilities.executionProviders,
       lastDirectiveSeq: this.#state.lastDirectiveSeq,
-      active: this.#active?.pointer.model ?? null,
-      executionProvider: this.#active?.model.executionProvider ?? null,
-      installState: this.#installState,
+      active: entry?.pointer.model ?? null,
+      executionProvider: entry?.model.executionProvider ?? null,
+      installState: wireState(this.#state.install),
       at: this.#options.clock.nowIso(),
     }
     await this.#options.link.publish(topics.sync(this.deviceId), encodeMessage(sync), { qos: 1 })
@@ -251,15 +367,16 @@ export class AgentRuntime {
 
   #sendHeartbeat(): void {
     if (!this.#options.link.isConnected()) return
+    const entry = this.#served.current()
     const heartbeat: Heartbeat = {
       v: PROTOCOL_VERSION,
       deviceId: this.deviceId,
       at: this.#options.clock.nowIso(),
       uptimeS: Math.max(0, (this.#options.clock.monotonicMs() - this.#startedAtMs) / 1000),
       rssBytes: this.#options.readRssBytes(),
-      active: this.#active?.pointer.model ?? null,
-      executionProvider: this.#active?.model.executionProvider ?? null,
-      installState: this.#installState,
+      active: entry?.pointer.model ?? null,
+      executionProvider: entry?.model.executionProvider ?? null,
+      installState: wireState(this.#state.install),
     }
     this.#options.link.publish(topics.heartbeat(this.deviceId), encodeMessage(heartbeat), { qos: 0 }).catch(() => undefined)
   }
@@ -299,11 +416,16 @@ export class AgentRuntime {
           this.#drop(parsed.reason === 'too-large' ? 'too-large' : 'malformed-command', { detail: parsed.detail })
           return
         }
+        const command = parsed.value
+        if (command.type === 'trial-ack') {
+          if (!this.#runner.acknowledgeTrial(command.directiveSeq, command.modelSha256)) this.#drop('unsolicited-trial-ack', { seq: command.directiveSeq })
+          return
+        }
         this.#publishSync().catch((error: unknown) => this.#options.log.warn('sync not sent', { reason: describe(error) }))
         return
       }
       case 'chunklist': {
-        const download = this.#download
+        const download = this.#runner.download
         if (download === undefined || download.sha256 !== down.sha256) {
           this.#drop('unsolicited-chunklist')
           return
@@ -312,7 +434,7 @@ export class AgentRuntime {
         return
       }
       case 'chunk': {
-        const download = this.#download
+        const download = this.#runner.download
         if (download === undefined || download.sha256 !== down.sha256) {
           this.#drop('unsolicited-chunk')
           return
@@ -329,10 +451,7 @@ export class AgentRuntime {
 
   async #handleDirective(directive: Directive): Promise<void> {
     if (this.#isClosed) return
-    const decision = decideDirective(
-      { selfDeviceId: this.deviceId, lastDirectiveSeq: this.#state.lastDirectiveSeq, activeSha256: this.#active?.pointer.model.sha256 ?? null },
-      directive,
-    )
+    const decision = decideDirective({ selfDeviceId: this.deviceId, lastDirectiveSeq: this.#state.lastDirectiveSeq }, directive)
     if (decision.verdict === 'reject') {
       if (decision.reason === 'wrong-device') this.#drop('wrong-device', { seq: directive.seq })
       // The control center re-sends its current directive on every sync; an already applied seq is not an attack.
@@ -340,54 +459,51 @@ export class AgentRuntime {
       return
     }
     this.#options.log.info('directive accepted', { deviceId: this.deviceId, seq: directive.seq, action: directive.action })
-    if (directive.action === 'noop') {
-      await this.#updateState((state) => ({ ...state, lastDirectiveSeq: directive.seq }))
-      return
-    }
     // Anti-replay: the seq is durable before anything acts on the directive (anchors-security.md §10.6 step 3).
-    await this.#updateState((state) => ({
-      ...state,
-      lastDirectiveSeq: directive.seq,
-      install: { directive, state: 'accepted', errorCode: null, message: null },
-    }))
-    if (decision.action === 'already-active') {
-      await this.#cancelInstall()
-      await this.#report(directive, 'committed', 1)
-      return
-    }
-    this.#startInstall(directive)
+    await this.#updateState((state) => ({ ...state, lastDirectiveSeq: directive.seq }))
+    if (directive.action === 'noop') return
+    await this.#supersedeInstall()
+    if (this.#isClosed) return
+    const committed = await this.#options.store.loadCommitted()
+    const transition = acceptInstall(directive, {
+      committed: committed === null ? null : { sha256: committed.model.sha256, slot: committed.slot },
+      badReleases: this.#state.badReleases,
+    })
+    await this.#apply(transition)
+    if (!isSettled(transition.record.state)) this.#startJob(transition.record)
   }
 
   // ---- install --------------------------------------------------------------------------------------------------
 
-  /** Restarts an install a crash or shutdown interrupted (anchors-security.md §10.8 crash mapping). */
-  #resumeInstall(): void {
-    const record = this.#state.install
-    if (record === null || SETTLED_STATES.includes(record.state)) return
-    this.#options.log.info('resuming interrupted install', { deviceId: this.deviceId, seq: record.directive.seq, state: record.state })
-    this.#startInstall(record.directive)
-  }
-
-  async #cancelInstall(): Promise<void> {
+  /** Stops the install in flight; one past the switch is rolled back first, so the new one starts from committed. */
+  async #supersedeInstall(): Promise<void> {
     const job = this.#installJob
-    if (job === undefined) return
-    job.controller.abort()
-    await job.done
+    job?.controller.abort()
+    await job?.done
+    const record = this.#state.install
+    if (record === null || isSettled(record.state)) return
+    const transition = stepInstall(record, { type: 'superseded' })
+    await this.#apply(transition)
+    if (isSettled(transition.record.state)) return
+    try {
+      await this.#runner.drive(transition.record, this.#lifetime.signal)
+    } catch (error) {
+      if (!(error instanceof InstallAbortedError)) throw error
+    }
   }
 
-  /** A newer directive supersedes the install in flight: it is cancelled and awaited before the new one starts. */
-  #startInstall(directive: InstallDirective): void {
-    const previous = this.#installJob
-    previous?.controller.abort()
+  #startJob(record: InstallRecord): void {
     const controller = new AbortController()
+    const signal = AbortSignal.any([controller.signal, this.#lifetime.signal])
     const job: InstallJob = {
-      seq: directive.seq,
       controller,
-      done: (async () => {
-        await previous?.done
-        if (controller.signal.aborted || this.#isClosed) return
-        await this.#runInstall(directive, controller.signal)
-      })(),
+      done: this.#runner.drive(record, signal).then(
+        (settled) => this.#options.log.info('install settled', { deviceId: this.deviceId, seq: settled.directive.seq, state: settled.state }),
+        (error: unknown) => {
+          if (error instanceof InstallAbortedError) this.#options.log.info('install paused or superseded', { deviceId: this.deviceId, seq: record.directive.seq })
+          else this.#options.log.error('install stopped: its state could not be saved', error, { deviceId: this.deviceId })
+        },
+      ),
     }
     this.#installJob = job
     void job.done.finally(() => {
@@ -395,147 +511,70 @@ export class AgentRuntime {
     })
   }
 
-  async #runInstall(directive: InstallDirective, signal: AbortSignal): Promise<void> {
-    const artifact = directive.artifact
-    const { store, log } = this.#options
-    const checkAborted = () => {
-      if (signal.aborted) throw new InstallAbortedError('install cancelled')
+  /** Persists a transition (durably, first), then carries out its effects. */
+  async #apply(transition: Transition): Promise<void> {
+    const { record, effects } = transition
+    await this.#updateState((state) => ({ ...state, install: record, badReleases: withBadReleases(state.badReleases, effects) }))
+    const faults = this.#options.faults
+    if (faults?.crashAtState === record.state) {
+      this.#options.log.warn('fault injection: crashing after persisting this state', { deviceId: this.deviceId, state: record.state })
+      faults.crash?.()
     }
-    try {
-      if (this.#active?.pointer.model.sha256 === artifact.sha256) {
-        await this.#report(directive, 'committed', 1)
-        return
-      }
-      await this.#report(directive, 'accepted', 0)
-      const targetSlot: Slot = this.#active === null ? 'a' : otherSlot(this.#active.pointer.slot)
-      // A crash after the rename leaves the verified model in the target slot already (§10.8 VERIFIED/STAGED).
-      if ((await store.hashSlot(targetSlot)) !== artifact.sha256) {
-        await this.#report(directive, 'downloading', 0)
-        const download = new ChunkDownload(directive, {
-          deviceId: this.deviceId,
-          link: this.#options.link,
-          store,
-          log,
-          settings: this.#transfer,
-          drop: (reason, fields) => this.#drop(reason, fields),
-          onProgress: (fraction) => this.#reportProgress(directive, fraction),
+    for (const effect of effects) {
+      if (effect.type === 'report') this.#publishReport(record, effect.state, effect.progress)
+      if (effect.type === 'discard-staging') {
+        await this.#options.store.discardDownload(effect.sha256).catch((error: unknown) => {
+          this.#options.log.warn('removing staging files failed', { deviceId: this.deviceId, reason: describe(error) })
         })
-        this.#download = download
-        try {
-          await download.run(signal)
-        } finally {
-          if (this.#download === download) this.#download = undefined
-        }
-        await this.#report(directive, 'verified', 1)
-        checkAborted()
-        await store.promoteStaging(artifact.sha256, targetSlot)
       }
-      await this.#report(directive, 'staged', 1)
-      checkAborted()
-
-      // Load exactly the bytes that were hashed (anchors-security.md §10.7: re-hash at load).
-      const bytes = await store.readSlotVerified(targetSlot, artifact.sha256)
-      const model = await this.#loadAndWarmUp(bytes)
-      if (signal.aborted) {
-        await model.close()
-        throw new InstallAbortedError('install cancelled')
-      }
-      await this.#report(directive, 'switching', 1)
-      const pointer: ActivePointer = {
-        slot: targetSlot,
-        model: { modelId: artifact.modelId, name: artifact.name, version: artifact.version, sha256: artifact.sha256 },
-        sizeBytes: artifact.sizeBytes,
-        committedAt: this.#options.clock.nowIso(),
-      }
-      // Latencies of the old model belong to a window of their own.
-      await this.#flushWindow()
-      await store.saveActive(pointer)
-      const previous = this.#active
-      this.#active = { pointer, model }
-      await this.#awaitWorkloadRun()
-      await previous?.model.close().catch((error: unknown) => log.warn('closing the previous model failed', { reason: describe(error) }))
-      log.info('model committed', { deviceId: this.deviceId, sha256: artifact.sha256, executionProvider: model.executionProvider })
-      await this.#report(directive, 'committed', 1, { executionProvider: model.executionProvider })
-    } catch (error) {
-      if (error instanceof InstallAbortedError) {
-        log.info('install superseded or cancelled', { deviceId: this.deviceId, seq: directive.seq })
-        return
-      }
-      const wire =
-        error instanceof AppError ? error : new AppError('internal', 'The install failed unexpectedly; see the agent log', { seq: directive.seq })
-      if (!(error instanceof AppError)) log.error('install failed unexpectedly', error, { deviceId: this.deviceId })
-      else log.warn('install failed', { deviceId: this.deviceId, seq: directive.seq, code: wire.code, reason: wire.message })
-      if (wire.code === 'artifact-corrupt') await store.discardDownload(artifact.sha256).catch(() => undefined)
-      await this.#report(directive, 'failed', 0, { errorCode: wire.code, message: wire.message })
     }
   }
 
-  async #loadAndWarmUp(bytes: Uint8Array): Promise<LoadedModel> {
-    const model = await this.#options.models.load(bytes, this.#options.preferredProviders)
-    try {
-      await model.run(buildSyntheticInputs(model.inputs, this.#random))
-    } catch (error) {
-      await model.close().catch(() => undefined)
-      throw new AppError('model-load-failed', `The model loaded but its warm-up inference failed: ${describe(error)}`)
-    }
-    return model
-  }
-
-  /** Restores the committed model named by active.json, re-hashing it first. A bad file leaves no model active. */
-  async #restoreActiveModel(): Promise<void> {
+  /** Loads the model the active pointer names (re-hashing it first). A bad file leaves no model served. */
+  async #restoreServedModel(record: InstallRecord | null): Promise<void> {
     const { store, log } = this.#options
     const pointer = await store.loadActive()
     if (pointer === null) return
+    const directive: InstallDirective | null = record?.directive.artifact.sha256 === pointer.model.sha256 ? record.directive : null
     try {
       const bytes = await store.readSlotVerified(pointer.slot, pointer.model.sha256)
-      const model = await this.#loadAndWarmUp(bytes)
-      this.#active = { pointer, model }
-      log.info('active model restored', { deviceId: this.deviceId, sha256: pointer.model.sha256, executionProvider: model.executionProvider })
+      const entry = await this.#runner.load(pointer, bytes, directive)
+      this.#served.swap(entry)
+      log.info('active model restored', { deviceId: this.deviceId, sha256: pointer.model.sha256, executionProvider: entry.model.executionProvider })
     } catch (error) {
-      log.error('the committed model could not be restored; running without a model', undefined, {
-        deviceId: this.deviceId,
-        reason: describe(error),
-      })
+      log.error('the active model could not be restored; serving no model', undefined, { deviceId: this.deviceId, reason: describe(error) })
     }
   }
 
-  #reportProgress(directive: InstallDirective, fraction: number): void {
-    // One report per 5% step keeps progress visible without a message per chunk on large models.
-    const step = Math.floor(fraction * 20)
-    if (step === this.#lastProgressStep && fraction < 1) return
-    this.#lastProgressStep = step
-    void this.#report(directive, 'downloading', fraction)
-  }
-
-  async #report(
-    directive: InstallDirective,
-    state: InstallState,
-    progress: number,
-    extra: { errorCode?: string; message?: string; executionProvider?: string } = {},
-  ): Promise<void> {
-    // A superseded install may still be finishing a step; it must not overwrite the newer install's record.
-    const isSuperseded = (install: AgentState['install']) => install !== null && install.directive.seq > directive.seq
-    if (isSuperseded(this.#state.install)) return
-    this.#installState = state
-    if (state !== 'downloading') this.#lastProgressStep = -1
-    const record = { directive, state, errorCode: extra.errorCode ?? null, message: extra.message ?? null }
-    // A failed write is logged by #updateState; the report still goes out, and the next step retries the write.
-    await this.#updateState((current) => (isSuperseded(current.install) ? current : { ...current, install: record })).catch(() => undefined)
-    const report: InstallReport = {
+  #reportOf(record: InstallRecord, state: InstallState, progress: number): InstallReport {
+    const entry = this.#served.current()
+    const fallback = entry?.executionProviderFallback ?? null
+    const isServingIt = entry?.pointer.model.sha256 === record.directive.artifact.sha256
+    return {
       v: PROTOCOL_VERSION,
       deviceId: this.deviceId,
-      directiveSeq: directive.seq,
-      modelSha256: directive.artifact.sha256,
+      directiveSeq: record.directive.seq,
+      modelSha256: record.directive.artifact.sha256,
       state,
       progress: Math.min(1, Math.max(0, progress)),
-      errorCode: extra.errorCode ?? null,
-      message: extra.message?.slice(0, 500) ?? null,
-      executionProvider: extra.executionProvider ?? this.#active?.model.executionProvider ?? null,
+      errorCode: record.errorCode,
+      // The fallback reason rides in the message too, which the control center already shows.
+      message: (record.message ?? (isServingIt && fallback !== null ? `Running on ${entry.model.executionProvider}: ${fallback}` : null))?.slice(0, 500) ?? null,
+      executionProvider: entry?.model.executionProvider ?? null,
+      executionProviderFallback: fallback,
       at: this.#options.clock.nowIso(),
     }
+  }
+
+  #publishReport(record: InstallRecord, state: InstallState, progress: number): void {
+    // A superseded install may still report progress; it must not replace the newer install's report.
+    const current = this.#state.install
+    if (current !== null && current.directive.seq > record.directive.seq) return
+    const report = this.#reportOf(record, state, progress)
+    this.#lastReport = report
     if (!this.#options.link.isConnected()) return
-    // The sync after a reconnect carries the latest install state, so a report lost here is recovered there.
-    await this.#options.link.publish(topics.report(this.deviceId), encodeMessage(report), { qos: 1 }).catch(() => undefined)
+    // The report is sent again after the next connect, so one lost here is recovered there.
+    this.#options.link.publish(topics.report(this.deviceId), encodeMessage(report), { qos: 1 }).catch(() => undefined)
   }
 
   /** Serializes state writes: each is durable before the next starts, and callers see them in order. */
@@ -554,13 +593,16 @@ export class AgentRuntime {
   // ---- workload and telemetry -----------------------------------------------------------------------------------
 
   #runWorkloadOnce(): void {
-    const active = this.#active
-    if (active === null || this.#workloadRun !== undefined || this.#isClosed) return
+    const entry = this.#served.current()
+    if (entry === null || this.#workloadRun !== undefined || this.#isClosed) return
+    const drift = this.#options.drift
+    const elapsedMs = this.#options.clock.monotonicMs() - this.#startedAtMs
+    const shift = drift !== undefined && elapsedMs >= drift.afterMs ? drift.shift : 0
     let feeds: Record<string, TensorValue>
     try {
-      feeds = buildSyntheticInputs(active.model.inputs, this.#random)
+      feeds = buildSyntheticInputs(entry.model.inputs, this.#random, shift)
     } catch (error) {
-      this.#window = recordInference(this.#window, { error: true })
+      countInference(this.#window, { error: true })
       this.#drop('workload-input-unsupported', { reason: describe(error) })
       return
     }
@@ -574,10 +616,6 @@ export class AgentRuntime {
       })
   }
 
-  async #awaitWorkloadRun(): Promise<void> {
-    await this.#workloadRun
-  }
-
   /** Closes the current window, persists the next reportSeq, then publishes (or keeps it until the link is back). */
   async #flushWindow(): Promise<void> {
     if (this.#isClosed) return
@@ -586,13 +624,14 @@ export class AgentRuntime {
     this.#lastReportSeq += 1
     const reportSeq = this.#lastReportSeq
     await this.#updateState((state) => ({ ...state, reportSeq: Math.max(state.reportSeq, reportSeq) })).catch(() => undefined)
+    const entry = this.#served.current()
     const telemetry: TelemetryWindow = {
       v: PROTOCOL_VERSION,
       deviceId: this.deviceId,
       reportSeq,
       ...closed,
-      modelSha256: this.#active?.pointer.model.sha256 ?? null,
-      executionProvider: this.#active?.model.executionProvider ?? null,
+      modelSha256: entry?.pointer.model.sha256 ?? null,
+      executionProvider: entry?.model.executionProvider ?? null,
       rssBytes: this.#options.readRssBytes(),
     }
     this.#pendingWindows.push(telemetry)

@@ -9,6 +9,7 @@ import { type Server, type Socket, createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Aedes } from 'aedes'
+import { buildTinyClassifier } from '../../../fixtures/scripts/tinyClassifier.ts'
 import {
   type ArtifactRef,
   type ChunkList,
@@ -24,6 +25,11 @@ export const fixtureModelPath = join(dirname(fileURLToPath(import.meta.url)), '.
 
 export function readFixtureModel(): Uint8Array {
   return new Uint8Array(readFileSync(fixtureModelPath))
+}
+
+/** Another working classifier with the fixture's inputs and outputs but its own weights (and SHA-256). */
+export function buildVariantModel(seed: number): Uint8Array {
+  return buildTinyClassifier(seed)
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
@@ -128,9 +134,13 @@ export interface ServeBehaviour {
   hold?: (index: number) => boolean
 }
 
-/** Plays the control center over a TestBroker: observes every device message and answers piece requests. */
+/**
+ * Plays the control center over a TestBroker: observes every device message, answers piece requests and, like the
+ * real control center, acknowledges trial reports with progress 1 (unless `isAckingTrials` is false).
+ */
 export class ControlCenterHarness {
   readonly messages: UpMessage[] = []
+  isAckingTrials = true
   readonly #broker: Aedes
   readonly #served = new Map<string, { artifact: ServedArtifact; behaviour: ServeBehaviour }>()
   readonly #waiters = new Set<() => void>()
@@ -217,7 +227,14 @@ export class ControlCenterHarness {
     }
     this.messages.push({ deviceId: up.deviceId, kind: up.kind, topic, body })
     if (up.kind === 'req') this.#answer(up.deviceId, payload)
+    if (up.kind === 'report' && body.state === 'trial' && body.progress === 1 && this.isAckingTrials) this.ackTrial(up.deviceId, body)
     for (const waiter of [...this.#waiters]) waiter()
+  }
+
+  /** Sends the `trial-ack` command for a trial report's directive and artifact. */
+  ackTrial(deviceId: string, report: Record<string, unknown>): void {
+    const ack = { v: PROTOCOL_VERSION, type: 'trial-ack', directiveSeq: report.directiveSeq, modelSha256: report.modelSha256 }
+    void this.publish(topics.command(deviceId), encodeMessage(ack))
   }
 
   #answer(deviceId: string, payload: Uint8Array): void {

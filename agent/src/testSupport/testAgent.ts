@@ -25,6 +25,8 @@ export async function createTestAgent(
       intraOpNumThreads: 1,
       backoff: { baseDelayMs: 50, maxDelayMs: 400, minDelayMs: 20 },
       transfer: { pieceTimeoutMs: 1_000, maxAttemptsPerPiece: 3 },
+      soakMs: 100,
+      stepTimeoutMs: 3_000,
       ...overrides,
     },
     capabilities,
