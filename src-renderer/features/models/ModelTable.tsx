@@ -1,5 +1,6 @@
 import type { ModelSummary } from '../../../src-shared/domain/model.ts'
 import { formatBytes, formatRelative, formatTensor, shortSha256 } from '../../lib/format.ts'
+import { ModelPackagingActions } from '../packaging/ModelPackagingActions.tsx'
 
 export function ModelTable({ models, nowMs }: { models: ModelSummary[]; nowMs: number }) {
   return (
@@ -14,6 +15,7 @@ export function ModelTable({ models, nowMs }: { models: ModelSummary[]; nowMs: n
           <th scope="col">Inputs</th>
           <th scope="col">Outputs</th>
           <th scope="col">Imported</th>
+          <th scope="col">Packaging</th>
         </tr>
       </thead>
       <tbody>
@@ -35,6 +37,9 @@ export function ModelTable({ models, nowMs }: { models: ModelSummary[]; nowMs: n
               <TensorList tensors={model.outputs} />
             </td>
             <td>{formatRelative(model.importedAt, nowMs)}</td>
+            <td>
+              <ModelPackagingActions model={model} />
+            </td>
           </tr>
         ))}
       </tbody>

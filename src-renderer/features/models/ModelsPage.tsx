@@ -7,6 +7,7 @@ import { loadErrorOf } from '../../store/loadState.ts'
 import type { ModelFile } from '../../store/modelsSlice.ts'
 import { selectModels } from '../../store/selectors.ts'
 import { useAppStore } from '../../store/StoreContext.tsx'
+import { PackagingWorkbench } from '../packaging/PackagingWorkbench.tsx'
 import { DeployPanel } from './DeployPanel.tsx'
 import { ImportPanel, type ImportLabel } from './ImportPanel.tsx'
 import { ModelTable } from './ModelTable.tsx'
@@ -66,6 +67,7 @@ export function ModelsPage() {
           <ModelTable models={models} nowMs={nowMs} />
         </section>
       )}
+      <PackagingWorkbench models={models} />
       <DeployPanel models={models} />
     </div>
   )
