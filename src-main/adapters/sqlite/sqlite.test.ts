@@ -14,6 +14,7 @@ import { createSqliteDeviceRepository } from './sqliteDeviceRepository.ts'
 import { createSqliteDirectiveRepository } from './sqliteDirectiveRepository.ts'
 import { createSqliteModelRepository } from './sqliteModelRepository.ts'
 import { createSqliteTelemetryRepository } from './sqliteTelemetryRepository.ts'
+import { createSqliteTelemetryStore } from './sqliteTelemetryStore.ts'
 
 const at = '2025-01-01T00:00:00.000Z'
 let dir: string
@@ -193,6 +194,9 @@ describe('sqlite repositories', () => {
     expect(await telemetry.insert(window, at)).toBe(false)
     expect(await telemetry.insert({ ...window, deviceId: 'd-2' }, '2025-02-01T00:00:00.000Z')).toBe(true)
     expect(db!.prepare('SELECT count(*) FROM telemetry_windows').pluck().get()).toBe(2)
+    // Only windows the rollups consumed may be pruned.
+    expect(await telemetry.pruneReceivedBefore('2025-01-15T00:00:00.000Z')).toBe(0)
+    createSqliteTelemetryStore(db!, { nowIso: () => at }).rollups.runPass()
     expect(await telemetry.pruneReceivedBefore('2025-01-15T00:00:00.000Z')).toBe(1)
     expect(db!.prepare('SELECT device_id FROM telemetry_windows').pluck().all()).toEqual(['d-2'])
   })
