@@ -5,6 +5,9 @@ import { Header } from './components/Header.tsx'
 import { Nav } from './components/Nav.tsx'
 import { FleetPage } from './features/devices/FleetPage.tsx'
 import { ModelsPage } from './features/models/ModelsPage.tsx'
+import { ReleasesPage } from './features/releases/ReleasesPage.tsx'
+import { RolloutsPage } from './features/rollouts/RolloutsPage.tsx'
+import { DashboardsPage } from './features/telemetry/DashboardsPage.tsx'
 import { useAppStore } from './store/StoreContext.tsx'
 import type { Page } from './store/uiSlice.ts'
 
@@ -14,6 +17,12 @@ function PageContent({ page }: { page: Page }) {
       return <FleetPage />
     case 'models':
       return <ModelsPage />
+    case 'releases':
+      return <ReleasesPage />
+    case 'rollouts':
+      return <RolloutsPage />
+    case 'drift':
+      return <DashboardsPage />
     default:
       return unreachable(page)
   }

@@ -3,7 +3,7 @@
  * one), the control center's MQTT connection, services and the RPC handler table. Knows nothing about Electron:
  * the desktop app and headless mode both call it (anchors-aesthetics.md §5 example 6).
  */
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { outpostEvents, type OutpostEvents, type OutpostMethods, type SystemInfo } from '../../src-shared/contract/index.ts'
@@ -20,18 +20,34 @@ import { readProductVersion } from '../adapters/fs/readProductVersion.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../adapters/mqtt/embeddedBroker.ts'
 import { connectMqttMessageBus } from '../adapters/mqtt/mqttMessageBus.ts'
 import { createOnnxModelInspector } from '../adapters/onnx/onnxModelInspector.ts'
+import { createFsModelCardStore } from '../adapters/packaging/fsModelCardStore.ts'
+import { createOnnxModelPackager } from '../adapters/packaging/onnxModelPackager.ts'
 import { DATABASE_FILE_NAME, openDatabase } from '../adapters/sqlite/openDatabase.ts'
 import { createSqliteDeviceRepository } from '../adapters/sqlite/sqliteDeviceRepository.ts'
 import { createSqliteDirectiveRepository } from '../adapters/sqlite/sqliteDirectiveRepository.ts'
 import { createSqliteModelRepository } from '../adapters/sqlite/sqliteModelRepository.ts'
 import { createSqliteTelemetryRepository } from '../adapters/sqlite/sqliteTelemetryRepository.ts'
+import { createSqliteTelemetryStore } from '../adapters/sqlite/sqliteTelemetryStore.ts'
+import { createSqliteAuditLog } from '../adapters/sqlite/sqliteAuditLog.ts'
+import { createSqliteDeviceLabelLookup, createSqliteLatestDirectiveLookup, createSqliteRolloutRepository } from '../adapters/sqlite/sqliteRolloutRepository.ts'
+import { createSqliteReleaseRepository } from '../adapters/sqlite/sqliteReleaseRepository.ts'
+import { createFsReleaseBundleStore } from '../adapters/bundle/fsReleaseBundleStore.ts'
+import { loadTrustDir } from '../adapters/bundle/loadTrustDir.ts'
+import { nodeSha256 } from '../adapters/keystore/keyFile.ts'
 import { brokerUrlFor, checkBrokerUrl } from '../core/config/brokerUrl.ts'
 import { CONTROL_CENTER_USERNAME } from '../core/fleet/brokerIdentity.ts'
+import type { MetricFamily } from '../ports/MetricsSource.ts'
 import type { Notifier } from '../ports/Notifier.ts'
+import { createDriftService } from '../services/driftService.ts'
+import { createTelemetryService } from '../services/telemetryService.ts'
 import { createDevicePasswordCheck, createDevicesService } from '../services/devicesService.ts'
 import { createFleetService } from '../services/fleetService.ts'
 import { createModelService } from '../services/modelService.ts'
+import { createRolloutService } from '../services/rolloutService.ts'
+import { createReleaseService } from '../services/releaseService.ts'
+import { createPackagingService } from '../services/packagingService.ts'
 import { createHandlers } from './handlers.ts'
+import { createModelDeployDirectiveSender } from './modelDeployDirectiveSender.ts'
 
 export { resolveDefaultDataDir } from '../core/config/resolveDefaultDataDir.ts'
 export { listDevicesFromDataDir, openDatabaseReadOnly } from './listDevicesFromDataDir.ts'
@@ -40,6 +56,11 @@ export interface BackendConfig {
   dataDir: string
   host: 'electron' | 'headless'
   broker: { kind: 'embedded'; host: string; port: number } | { kind: 'external'; url: string; username?: string; password?: string }
+  /**
+   * The trust folder of `outpost keys init` (root.json + the director key file) and the passphrase of that key.
+   * Without it releases can be listed but not imported, and no directive can be signed.
+   */
+  trust?: { dir: string; passphrase: string }
 }
 
 export interface Backend {
@@ -48,18 +69,19 @@ export interface Backend {
   info: SystemInfo
   /** Stops the MQTT connection, then the embedded broker, then the database. Idempotent. */
   close(): Promise<void>
+  /** Counters and gauges for `GET /metrics` (telemetry ingest, rollups, alerts). */
+  collectMetrics?: () => Promise<MetricFamily[]>
 }
 
 /** The embedded broker runs in this process, so its first connection is immediate; an external one may be slower. */
 const EMBEDDED_CONNECT_TIMEOUT_MS = 5_000
 const EXTERNAL_CONNECT_TIMEOUT_MS = 10_000
-const TELEMETRY_RETENTION_MS = 14 * 24 * 60 * 60 * 1000
-const TELEMETRY_PRUNE_INTERVAL_MS = 60 * 60 * 1000
 
 /**
  * Throws AppError 'data-dir-unwritable', 'database-corrupt', 'port-in-use', 'broker-url-invalid',
- * 'broker-unreachable' or 'unauthorized' (an external broker refused the credentials). Whatever it started before
- * failing is stopped again.
+ * 'broker-unreachable' or 'unauthorized' (an external broker refused the credentials, or the passphrase does not
+ * open the director key). With `trust`: 'root-invalid', 'metadata-expired' or 'not-found' for an unusable trust
+ * folder. Whatever it started before failing is stopped again.
  */
 export async function createBackend(config: BackendConfig, log: Logger): Promise<Backend> {
   const clock = systemClock
@@ -70,6 +92,9 @@ export async function createBackend(config: BackendConfig, log: Logger): Promise
       url: config.broker.url,
     })
   }
+
+  // Before anything starts: a wrong passphrase or a broken root should fail the start, not a later import.
+  const trust = config.trust === undefined ? null : await loadTrustDir(config.trust.dir, config.trust.passphrase, clock.nowMs())
 
   ensureDataDir(config.dataDir)
   const databaseFile = join(config.dataDir, DATABASE_FILE_NAME)
@@ -84,7 +109,9 @@ export async function createBackend(config: BackendConfig, log: Logger): Promise
     const devices = createSqliteDeviceRepository(db)
     const models = createSqliteModelRepository(db)
     const directives = createSqliteDirectiveRepository(db)
-    const telemetry = createSqliteTelemetryRepository(db)
+    // Ingest commits in batches; each committed batch asks the telemetry service for a rollup pass soon after.
+    let requestRollup = () => {}
+    const telemetry = createSqliteTelemetryRepository(db, { onCommitted: () => requestRollup() })
     const credentials = createScryptCredentialHasher()
     const store = createFsModelStore(join(config.dataDir, 'models'))
     // Nobody is connected before our broker or connection exists; retained status messages will say who is.
@@ -139,21 +166,69 @@ export async function createBackend(config: BackendConfig, log: Logger): Promise
     const modelService = createModelService({
       models, devices, directives, store, inspector: createOnnxModelInspector(), hasher: nodeContentHasher, bus, clock, notifier, log,
     })
+    const productVersion = readProductVersion()
+    const packagingService = createPackagingService({
+      models,
+      store,
+      cards: createFsModelCardStore(join(config.dataDir, 'models')),
+      packager: createOnnxModelPackager(),
+      importModel: modelService.importBytes,
+      clock,
+      toolVersion: productVersion,
+      createOperationId: () => randomUUID(),
+      onProgress: (progress) => events.emit('packaging.progressed', progress),
+      log,
+    })
+    const releaseService = createReleaseService({
+      releases: createSqliteReleaseRepository(db),
+      bundles: createFsReleaseBundleStore(join(config.dataDir, 'releases')),
+      trust,
+      sha256: nodeSha256,
+      clock,
+      onReleaseChanged: (release) => events.emit('release.changed', release),
+      log,
+    })
+    const telemetryStore = createSqliteTelemetryStore(db, { nowIso: () => new Date(clock.nowMs()).toISOString() })
+    const telemetryService = createTelemetryService({
+      rollups: telemetryStore.rollupJob,
+      queries: telemetryStore.queries,
+      ingest: telemetry,
+      clock,
+      notifier: {
+        alertRaised: (alert) => events.emit('alert.raised', alert),
+        telemetryIngested: (notice) => events.emit('telemetry.ingested', notice),
+      },
+      log,
+    })
+    requestRollup = () => telemetryService.requestPass()
+    telemetryService.start()
+    stopOnFailure.push(() => telemetryService.stop())
+    const driftService = createDriftService({ queries: telemetryStore.queries, store: telemetryStore.driftStore, clock, log })
     const fleet = createFleetService({ devices, models, directives, telemetry, store, bus, clock, notifier, log })
     fleet.start()
+    const auditLog = createSqliteAuditLog(db, nodeContentHasher, clock)
+    const rolloutService = createRolloutService({
+      rollouts: createSqliteRolloutRepository(db, auditLog),
+      audit: auditLog,
+      // Rollout directives travel the deploy path until devices verify signed directives (see the sender's header).
+      sender: createModelDeployDirectiveSender({
+        deploy: (modelId, deviceIds) => modelService.deploy(modelId, deviceIds),
+        latest: createSqliteLatestDirectiveLookup(db),
+      }),
+      devices,
+      models,
+      clock,
+      log,
+      newRolloutId: () => `r-${randomBytes(6).toString('hex')}`,
+      onProgress: (summary) => events.emit('rollout.progressed', summary),
+      labels: createSqliteDeviceLabelLookup(db),
+    })
     await bus.subscribe(topics.allUpFilter)
-
-    const pruneTelemetry = () => {
-      telemetry
-        .pruneReceivedBefore(new Date(clock.nowMs() - TELEMETRY_RETENTION_MS).toISOString())
-        .catch((error: unknown) => log.error('Pruning old telemetry failed', error))
-    }
-    pruneTelemetry()
-    const pruneTimer = setInterval(pruneTelemetry, TELEMETRY_PRUNE_INTERVAL_MS)
-    pruneTimer.unref()
+    // Every rollout that was running when the control center stopped goes on from its stored state.
+    rolloutService.startTicking()
 
     const info: SystemInfo = {
-      productVersion: readProductVersion(),
+      productVersion,
       host: config.host,
       dataDir: config.dataDir,
       databaseFile,
@@ -165,15 +240,19 @@ export async function createBackend(config: BackendConfig, log: Logger): Promise
 
     let closing: Promise<void> | undefined
     return {
-      handlers: createHandlers({ info, devices: devicesService, models: modelService }),
+      handlers: createHandlers({ info, devices: devicesService, models: modelService, packaging: packagingService, releases: releaseService, rollouts: rolloutService, drift: driftService }),
       events,
       info,
+      collectMetrics: () => telemetryService.collectMetrics(),
       close() {
         closing ??= (async () => {
-          clearInterval(pruneTimer)
           // Let messages already received finish (their replies still need the bus), then stop in dependency order.
+          await rolloutService.stopTicking()
           fleet.stop()
           await fleet.idle()
+          // Commit and roll up what was received, so nothing waits in memory when the database closes.
+          await telemetryService.stop()
+          await telemetry.close()
           await startedBus.close()
           await broker?.close()
           await devices.markAllOffline()

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { AppError } from '../../src-shared/errors.ts'
+import { resolvePassphrase } from '../adapters/keystore/passphrase.ts'
 import type { BackendConfig } from '../backend/createBackend.ts'
 import { validateAccessToken } from '../headless/accessToken.ts'
 import { DEFAULT_HTTP_PORT } from '../headless/startHeadlessServer.ts'
@@ -29,6 +30,12 @@ export const hostFlags = {
   json: { type: 'boolean' },
 } as const
 
+/** Only `serve` takes a trust folder; the desktop app will keep its director key with safeStorage instead. */
+const serveTrustFlags = {
+  'trust-dir': { type: 'string' },
+  'passphrase-file': { type: 'string' },
+} as const
+
 export interface HostSettings {
   dataDir: string
   host: string
@@ -39,6 +46,8 @@ export interface HostSettings {
   isDemo: boolean
   isVerbose: boolean
   isJson: boolean
+  /** `serve --trust-dir`: the trust folder and the director key's passphrase. */
+  trust?: { dir: string; passphrase: string }
 }
 
 type HostFlagValues = ReturnType<typeof parseCommandLine<typeof hostFlags>>['values']
@@ -92,13 +101,22 @@ function validToken(token: string): string {
 
 /** `outpost serve` */
 export async function runServe(args: readonly string[], context: CliContext): Promise<number> {
-  const { values } = parseCommandLine('serve', args, hostFlags, false)
+  const { values } = parseCommandLine('serve', args, { ...hostFlags, ...serveTrustFlags }, false)
   if (values.help) {
     context.stdout(usage.serve)
     return 0
   }
-  const settings = resolveHostSettings(values, context)
-  return serveHeadless(settings, context)
+  const { 'trust-dir': trustDir, 'passphrase-file': passphraseFile, ...hostValues } = values
+  const settings = resolveHostSettings(hostValues, context)
+  if (trustDir === undefined) {
+    if (passphraseFile !== undefined) throw new UsageError('--passphrase-file opens the director key of --trust-dir; pass --trust-dir DIR too')
+    return serveHeadless(settings, context)
+  }
+  const passphrase = await resolvePassphrase({
+    passphraseFile: passphraseFile === undefined ? undefined : path.resolve(context.cwd, passphraseFile),
+    env: context.env,
+  })
+  return serveHeadless({ ...settings, trust: { dir: path.resolve(context.cwd, trustDir), passphrase } }, context)
 }
 
 /** `outpost start`: the desktop app when Electron can run here, otherwise the same UI served headless. */

@@ -1,9 +1,25 @@
 import { readFileSync } from 'node:fs'
 import { AppError } from '../../src-shared/errors.ts'
+import { runBrokerConfig } from './brokerConfig.ts'
 import type { CliContext } from './cliContext.ts'
 import { runDevicesEnroll, runDevicesList, runModelsDeploy, runModelsImport, runModelsList, runStatus } from './fleetCommands.ts'
+import { runDriftReport } from './driftCommands.ts'
 import { UsageError } from './flags.ts'
 import { runServe, runStart } from './hostCommands.ts'
+import {
+  runRolloutAbort,
+  runRolloutApprove,
+  runRolloutAudit,
+  runRolloutCreate,
+  runRolloutDryRun,
+  runRolloutPause,
+  runRolloutReport,
+  runRolloutResume,
+  runRolloutRetry,
+  runRolloutRollback,
+  runRolloutStart,
+  runRolloutStatus,
+} from './rolloutCommands.ts'
 import { usage } from './usage.ts'
 
 type Command = (args: readonly string[], context: CliContext) => Promise<number>
@@ -12,11 +28,67 @@ const commands: Record<string, Command> = {
   serve: runServe,
   start: (args, context) => runStart(args, context),
   status: runStatus,
+  'broker-config': runBrokerConfig,
 }
 
 const groups: Record<string, { help: string; subcommands: Record<string, Command> }> = {
   devices: { help: usage.devices, subcommands: { list: runDevicesList, enroll: runDevicesEnroll } },
+  drift: { help: usage.drift, subcommands: { report: runDriftReport } },
+  keys: {
+    help: usage.keys,
+    subcommands: { init: (args, context) => trustCommand('runKeysInit', args, context), list: (args, context) => trustCommand('runKeysList', args, context) },
+  },
+  release: {
+    help: usage.release,
+    subcommands: {
+      create: (args, context) => trustCommand('runReleaseCreate', args, context),
+      sign: (args, context) => trustCommand('runReleaseSign', args, context),
+      verify: (args, context) => trustCommand('runReleaseVerify', args, context),
+      floor: (args, context) => trustCommand('runReleaseFloor', args, context),
+    },
+  },
   models: { help: usage.models, subcommands: { list: runModelsList, import: runModelsImport, deploy: runModelsDeploy } },
+  rollout: {
+    help: usage.rollout,
+    subcommands: {
+      create: runRolloutCreate,
+      start: runRolloutStart,
+      pause: runRolloutPause,
+      resume: runRolloutResume,
+      approve: runRolloutApprove,
+      retry: runRolloutRetry,
+      abort: runRolloutAbort,
+      rollback: runRolloutRollback,
+      status: runRolloutStatus,
+      'dry-run': runRolloutDryRun,
+      report: runRolloutReport,
+      audit: runRolloutAudit,
+    },
+  },
+  model: {
+    help: usage.model,
+    subcommands: {
+      inspect: (args, context) => modelCommand('runModelInspect', args, context),
+      optimize: (args, context) => modelCommand('runModelOptimize', args, context),
+      evaluate: (args, context) => modelCommand('runModelEvaluate', args, context),
+      compress: (args, context) => modelCommand('runModelCompress', args, context),
+    },
+  },
+}
+
+type ModelCommandName = 'runModelInspect' | 'runModelOptimize' | 'runModelEvaluate' | 'runModelCompress'
+
+/** Loaded on use: the packaging commands pull in onnxruntime, which other commands should not pay for at start. */
+async function modelCommand(name: ModelCommandName, args: readonly string[], context: CliContext): Promise<number> {
+  const commandsModule = await import('./modelCommands.ts')
+  return commandsModule[name](args, context)
+}
+
+type TrustCommandName = 'runKeysInit' | 'runKeysList' | 'runReleaseCreate' | 'runReleaseSign' | 'runReleaseVerify' | 'runReleaseFloor'
+
+/** Loaded on use: release create pulls in onnxruntime, and the key commands need none of the fleet code. */
+async function trustCommand(name: TrustCommandName, args: readonly string[], context: CliContext): Promise<number> {
+  return (await import('./trustCommands.ts'))[name](args, context)
 }
 
 /** Commands that run until a signal; the others should simply die on Ctrl-C. */

@@ -12,7 +12,10 @@ import { startDemo, type Demo } from './startDemo.ts'
  */
 export async function serveHeadless(settings: HostSettings, context: CliContext): Promise<number> {
   const log = createLogger('outpost')
-  const backend = await createBackend({ dataDir: settings.dataDir, host: 'headless', broker: settings.broker }, log)
+  const backend = await createBackend(
+    { dataDir: settings.dataDir, host: 'headless', broker: settings.broker, ...(settings.trust === undefined ? {} : { trust: settings.trust }) },
+    log,
+  )
   let server: HeadlessServer | undefined
   let demo: Demo | undefined
   try {

@@ -27,6 +27,20 @@ export function aDeviceSummary(deviceId: string, overrides: Partial<DeviceSummar
   }
 }
 
+/** Model packaging needs real models and onnxruntime; host tests do not exercise it. */
+const notInTestBackend = async (): Promise<never> => {
+  throw new AppError('unavailable', 'Model packaging is not part of the test backend')
+}
+/** Rollouts have their own tests over the real service (services/rolloutService.test.ts, cli/rolloutCommands.test.ts). */
+const rolloutsNotInTestBackend = async (): Promise<never> => {
+  throw new AppError('unavailable', 'Rollouts are not part of the test backend')
+}
+
+/** Telemetry and drift have their own tests over the real store (adapters/sqlite/drift*.test.ts). */
+const telemetryNotInTestBackend = async (): Promise<never> => {
+  throw new AppError('unavailable', 'Telemetry and drift are not part of the test backend')
+}
+
 export function createTestBackend() {
   const devices = new Map<string, DeviceSummary>()
   const events = createEventHub(outpostEvents, silentLogger)
@@ -81,6 +95,47 @@ export function createTestBackend() {
       if (!models.some((model) => model.modelId === modelId)) throw new AppError('not-found', `Model ${modelId} is not imported`)
       return { directives: deviceIds.map((deviceId, index) => ({ deviceId, seq: index + 1 })) }
     },
+    'models.inspect': notInTestBackend,
+    'models.optimize': notInTestBackend,
+    'models.evaluate': notInTestBackend,
+    'models.card': notInTestBackend,
+    'releases.list': async () => [],
+    'releases.trustStatus': async () => ({
+      isConfigured: false,
+      rootVersion: null,
+      rootExpiresAt: null,
+      releaseThreshold: null,
+      releaseKeyCount: null,
+      directorKeyid: null,
+    }),
+    'releases.import': notInTestBackend,
+    'releases.upload': notInTestBackend,
+    'rollouts.list': async () => [],
+    'rollouts.create': rolloutsNotInTestBackend,
+    'rollouts.start': rolloutsNotInTestBackend,
+    'rollouts.pause': rolloutsNotInTestBackend,
+    'rollouts.resume': rolloutsNotInTestBackend,
+    'rollouts.approve': rolloutsNotInTestBackend,
+    'rollouts.abort': rolloutsNotInTestBackend,
+    'rollouts.rollback': rolloutsNotInTestBackend,
+    'rollouts.retry': rolloutsNotInTestBackend,
+    'rollouts.status': rolloutsNotInTestBackend,
+    'rollouts.dryRun': rolloutsNotInTestBackend,
+    'rollouts.report': rolloutsNotInTestBackend,
+    'rollouts.audit': rolloutsNotInTestBackend,
+    'telemetry.overview': telemetryNotInTestBackend,
+    'telemetry.latency': telemetryNotInTestBackend,
+    'telemetry.predictions': telemetryNotInTestBackend,
+    'telemetry.window': telemetryNotInTestBackend,
+    'telemetry.alerts': telemetryNotInTestBackend,
+    'drift.references': telemetryNotInTestBackend,
+    'drift.registerReference': telemetryNotInTestBackend,
+    'drift.settings': telemetryNotInTestBackend,
+    'drift.updateSettings': telemetryNotInTestBackend,
+    'drift.heatmap': telemetryNotInTestBackend,
+    'drift.overlay': telemetryNotInTestBackend,
+    'drift.device': telemetryNotInTestBackend,
+    'devices.tag': telemetryNotInTestBackend,
   }
   return { handlers, events, info, importedPaths, close: async () => {} }
 }

@@ -3,7 +3,7 @@ import { useAppStore } from '../store/StoreContext.tsx'
 import { selectFleetCounts } from '../store/selectors.ts'
 import type { Page } from '../store/uiSlice.ts'
 
-const pageTitle: Record<Page, string> = { fleet: 'Fleet', models: 'Models' }
+const pageTitle: Record<Page, string> = { fleet: 'Fleet', models: 'Models', releases: 'Releases', rollouts: 'Rollouts', drift: 'Dashboards' }
 
 export function Header() {
   const page = useAppStore((state) => state.page)

@@ -5,6 +5,9 @@ import { ThemeToggle } from './ThemeToggle.tsx'
 const links: { page: Page; label: string }[] = [
   { page: 'fleet', label: 'Fleet' },
   { page: 'models', label: 'Models' },
+  { page: 'releases', label: 'Releases' },
+  { page: 'rollouts', label: 'Rollouts' },
+  { page: 'drift', label: 'Dashboards' },
 ]
 
 export function Nav() {

@@ -1,6 +1,10 @@
 import { create } from 'zustand'
 import type { ConnectionState } from '../api/connection.ts'
 import type { OutpostClient } from '../api/outpostClient.ts'
+import { createPackagingSlice } from '../features/packaging/packagingSlice.ts'
+import { createReleasesSlice } from '../features/releases/releasesSlice.ts'
+import { createRolloutsSlice } from '../features/rollouts/rolloutsSlice.ts'
+import { createTelemetrySlice } from '../features/telemetry/telemetrySlice.ts'
 import type { AppState } from './appState.ts'
 import { createDevicesSlice } from './devicesSlice.ts'
 import { createModelsSlice } from './modelsSlice.ts'
@@ -18,11 +22,20 @@ export function createAppStore(client: OutpostClient, options: AppStoreOptions =
   const store = create<AppState>()((...args) => ({
     ...createDevicesSlice(client)(...args),
     ...createModelsSlice(client)(...args),
+    ...createPackagingSlice(client)(...args),
+    ...createReleasesSlice(client)(...args),
+    ...createRolloutsSlice(client)(...args),
     ...createSystemSlice(client, options.initialConnection ?? { status: 'connecting', attempt: 0 })(...args),
+    ...createTelemetrySlice(client)(...args),
     ...createUiSlice(options.storage ?? null)(...args),
   }))
   client.on('device.changed', (device) => store.getState().applyDeviceChanged(device))
   client.on('model.changed', (model) => store.getState().applyModelChanged(model))
+  client.on('packaging.progressed', (event) => store.getState().applyPackagingProgress(event))
+  client.on('release.changed', (release) => store.getState().applyReleaseChanged(release))
+  client.on('rollout.progressed', (summary) => store.getState().applyRolloutProgressed(summary))
+  client.on('telemetry.ingested', () => store.getState().applyTelemetryIngested())
+  client.on('alert.raised', (alert) => store.getState().applyAlertRaised(alert))
   return store
 }
 

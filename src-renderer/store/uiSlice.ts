@@ -1,7 +1,7 @@
 import type { DeviceId } from '../../src-shared/domain/ids.ts'
 import type { SliceCreator } from './appState.ts'
 
-export type Page = 'fleet' | 'models'
+export type Page = 'fleet' | 'models' | 'releases' | 'rollouts' | 'drift'
 export type StatusFilter = 'all' | 'online' | 'offline'
 /** 'system' follows prefers-color-scheme. */
 export type ThemePreference = 'system' | 'light' | 'dark'

@@ -1,3 +1,4 @@
+import type { ReleaseSummary, TrustStatus } from '../../src-shared/contract/releasesContract.ts'
 import type { SystemInfo } from '../../src-shared/contract/systemContract.ts'
 import type { DeviceSummary } from '../../src-shared/domain/device.ts'
 import type { ModelSummary } from '../../src-shared/domain/model.ts'
@@ -55,6 +56,56 @@ export function aSystemInfo(overrides: Partial<SystemInfo> = {}): SystemInfo {
     brokerUrl: 'mqtt://127.0.0.1:1883',
     brokerKind: 'embedded',
     startedAt: '2025-01-01T08:00:00.000Z',
+    ...overrides,
+  }
+}
+
+export function aRelease(overrides: Partial<ReleaseSummary> = {}): ReleaseSummary {
+  return {
+    releaseId: '5e'.repeat(32),
+    modelId: 'tiny',
+    releaseCounter: 1_002_003,
+    version: '1.2.3',
+    issuedAt: '2025-01-01T00:00:00.000Z',
+    expiresAt: '2025-06-30T00:00:00.000Z',
+    importedAt: '2025-01-02T00:00:00.000Z',
+    updatedAt: '2025-01-02T00:00:00.000Z',
+    isExpired: false,
+    files: [
+      { name: 'model.onnx', sizeBytes: 3140, sha256: 'b0'.repeat(32), chunkCount: 1 },
+      { name: 'golden_inputs.npz', sizeBytes: 378, sha256: '5c'.repeat(32), chunkCount: 0 },
+      { name: 'golden_outputs.npz', sizeBytes: 292, sha256: '98'.repeat(32), chunkCount: 0 },
+    ],
+    runtime: 'onnxruntime-node',
+    runtimeMinVersion: '1.30.0',
+    opsetMax: 17,
+    executionProviders: ['cpu'],
+    healthTolerance: 0.001,
+    signatures: {
+      threshold: 2,
+      validCount: 2,
+      roleKeyCount: 3,
+      isThresholdMet: true,
+      entries: [
+        { keyid: '11'.repeat(32), status: 'valid' },
+        { keyid: '22'.repeat(32), status: 'valid' },
+      ],
+    },
+    card: null,
+    lineage: null,
+    overrideReason: null,
+    ...overrides,
+  }
+}
+
+export function aTrustStatus(overrides: Partial<TrustStatus> = {}): TrustStatus {
+  return {
+    isConfigured: true,
+    rootVersion: 1,
+    rootExpiresAt: '2026-01-01T00:00:00.000Z',
+    releaseThreshold: 2,
+    releaseKeyCount: 3,
+    directorKeyid: 'dd'.repeat(32),
     ...overrides,
   }
 }
