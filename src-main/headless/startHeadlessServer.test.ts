@@ -1,3 +1,5 @@
+import type { MetricFamily } from '../ports/MetricsSource.ts'
+import { PROMETHEUS_CONTENT_TYPE } from './prometheusText.ts'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -36,15 +38,19 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()))
 })
 
-async function start(overrides: { rendererDir?: string; token?: string; log?: Logger } = {}) {
-  const backend = createTestBackend()
+async function start(overrides: { rendererDir?: string; token?: string; log?: Logger; metrics?: MetricFamily[] } = {}) {
+  const { metrics, ...serverOverrides } = overrides
+  const backend = {
+    ...createTestBackend(),
+    ...(metrics === undefined ? {} : { collectMetrics: () => Promise.resolve(metrics) }),
+  }
   const server = await startHeadlessServer({
     backend,
     log: silentLogger,
     port: 0,
     rendererDir,
     token: 'test-token-0123456789abcdef',
-    ...overrides,
+    ...serverOverrides,
   })
   servers.push(server)
   return { server, backend }
@@ -57,9 +63,9 @@ interface RawResponse {
 }
 
 /** A request whose path is sent byte for byte, unlike fetch, which would normalize '..' away. */
-function rawGet(server: HeadlessServer, requestPath: string): Promise<RawResponse> {
+function rawGet(server: HeadlessServer, requestPath: string, headers: Record<string, string> = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port: server.port, path: requestPath, method: 'GET' }, (response) => {
+    const request = httpRequest({ host: '127.0.0.1', port: server.port, path: requestPath, method: 'GET', headers }, (response) => {
       const chunks: Buffer[] = []
       response.on('data', (chunk: Buffer) => chunks.push(chunk))
       response.on('end', () =>
@@ -143,6 +149,19 @@ describe('startHeadlessServer: static files', () => {
     const response = await rawGet(server, '/healthz')
     expect(response.status).toBe(200)
     expect(JSON.parse(response.body)).toEqual({ ok: true })
+  })
+
+  it('serves /metrics in Prometheus text only with the access token as a bearer credential', async () => {
+    const metrics: MetricFamily[] = [
+      { name: 'outpost_devices_online', help: 'Devices online', type: 'gauge', samples: [{ labels: { arch: 'x64' }, value: 5 }] },
+    ]
+    const { server } = await start({ metrics })
+    expect((await rawGet(server, '/metrics')).status).toBe(401)
+    expect((await rawGet(server, '/metrics', { authorization: 'Bearer wrong-token-0123456789abcdef' })).status).toBe(401)
+    const response = await rawGet(server, '/metrics', { authorization: `Bearer ${server.token}` })
+    expect(response.status).toBe(200)
+    expect(response.headers['content-type']).toBe(PROMETHEUS_CONTENT_TYPE)
+    expect(response.body).toContain('# TYPE outpost_devices_online gauge\noutpost_devices_online{arch="x64"} 5\n')
   })
 
   it('serves a page asking for `npm run build` when the UI is not built', async () => {

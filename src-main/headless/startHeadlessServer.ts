@@ -11,7 +11,9 @@ import { AppError } from '../../src-shared/errors.ts'
 import { MAX_RPC_MESSAGE_BYTES, type Transport } from '../../src-shared/rpc/envelope.ts'
 import { serveContract } from '../../src-shared/rpc/serveContract.ts'
 import type { Handlers, Logger } from '../../src-shared/rpc/types.ts'
+import type { MetricFamily } from '../ports/MetricsSource.ts'
 import { createAccessToken, isSameToken, offeredToken, RPC_SUBPROTOCOL, validateAccessToken } from './accessToken.ts'
+import { formatPrometheusText, PROMETHEUS_CONTENT_TYPE } from './prometheusText.ts'
 import { createSocketTransport } from './socketTransport.ts'
 import { lookupStaticFile, sendStaticFile } from './staticFiles.ts'
 
@@ -19,6 +21,8 @@ import { lookupStaticFile, sendStaticFile } from './staticFiles.ts'
 export interface HeadlessBackend {
   handlers: Handlers<OutpostMethods>
   events: { attach(transport: Transport): () => void }
+  /** Counters for `GET /metrics`; absent when the backend exposes none. */
+  collectMetrics?: () => Promise<MetricFamily[]>
 }
 
 export interface HeadlessServerOptions {
@@ -75,7 +79,7 @@ export async function startHeadlessServer(options: HeadlessServerOptions): Promi
 
   const server = createServer((request, response) => {
     for (const [name, value] of Object.entries(securityHeaders)) response.setHeader(name, value)
-    handleHttpRequest(request, response, rendererDir).catch((error: unknown) => {
+    handleHttpRequest(request, response, rendererDir, { token, backend }).catch((error: unknown) => {
       log.error('HTTP request failed', error, { url: request.url })
       if (!response.headersSent) sendText(response, 500, 'Internal error; see the server log')
       else response.destroy()
@@ -152,7 +156,12 @@ export async function startHeadlessServer(options: HeadlessServerOptions): Promi
   }
 }
 
-async function handleHttpRequest(request: IncomingMessage, response: ServerResponse, rendererDir: string): Promise<void> {
+async function handleHttpRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  rendererDir: string,
+  access: { token: string; backend: HeadlessBackend },
+): Promise<void> {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('Allow', 'GET, HEAD')
     return sendText(response, 405, 'Only GET and HEAD are served here')
@@ -165,6 +174,7 @@ async function handleHttpRequest(request: IncomingMessage, response: ServerRespo
     response.end(JSON.stringify({ ok: true }))
     return
   }
+  if (pathname === '/metrics') return sendMetrics(request, response, access)
   if (pathname === '/rpc') return sendText(response, 426, 'This endpoint speaks WebSocket only')
   const file = await lookupStaticFile(rendererDir, pathname)
   if (file.kind === 'refused') return sendText(response, 403, 'Forbidden')
@@ -186,6 +196,24 @@ function sendBuildMissingPage(response: ServerResponse, rendererDir: string): vo
   response.setHeader('Content-Type', 'text/html; charset=utf-8')
   response.setHeader('Cache-Control', 'no-store')
   response.end(body)
+}
+
+/**
+ * Prometheus scrape endpoint. It carries fleet facts, so it needs the same token as the UI, sent the way Prometheus
+ * sends one (`authorization: { credentials: TOKEN }` in a scrape config gives `Authorization: Bearer TOKEN`).
+ */
+async function sendMetrics(request: IncomingMessage, response: ServerResponse, access: { token: string; backend: HeadlessBackend }): Promise<void> {
+  const header = request.headers.authorization ?? ''
+  const offered = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : ''
+  if (offered === '' || !isSameToken(offered, access.token)) {
+    response.setHeader('WWW-Authenticate', 'Bearer realm="outpost"')
+    return sendText(response, 401, 'Send the access token as "Authorization: Bearer TOKEN"')
+  }
+  const families = access.backend.collectMetrics === undefined ? [] : await access.backend.collectMetrics()
+  response.statusCode = 200
+  response.setHeader('Content-Type', PROMETHEUS_CONTENT_TYPE)
+  response.setHeader('Cache-Control', 'no-store')
+  response.end(formatPrometheusText(families))
 }
 
 function sendText(response: ServerResponse, status: number, text: string): void {
