@@ -27,14 +27,17 @@ const directive: Directive = {
 function setup() {
   const published: Array<{ topic: string; payload: Uint8Array }> = []
   const records = new Map<string, DeviceRecord>([['d-1', newDeviceRecord('d-1')]])
+  const update: DeviceRepository['update'] = async (deviceId, change) => {
+    const next = change(records.get(deviceId))
+    if (next !== undefined) records.set(deviceId, next)
+    return next
+  }
   const devices: DeviceRepository = {
     list: async () => [...records.values()],
     get: async (deviceId) => records.get(deviceId),
-    update: async (deviceId, change) => {
-      const next = change(records.get(deviceId))
-      if (next !== undefined) records.set(deviceId, next)
-      return next
-    },
+    update,
+    updateSoon: update,
+    flush: async () => {},
     markAllOffline: async () => {},
   }
   const directives: DirectiveRepository = {

@@ -100,9 +100,33 @@ export function createFleetService(options: FleetServiceOptions) {
     return value
   }
 
+  /** Immediate: state the protocol or an operator acts on (presence, identity, install progress). */
   async function changeDevice(deviceId: string, change: (record: DeviceRecord) => DeviceRecord): Promise<void> {
     const stored = await devices.update(deviceId, (record) => change(record ?? newDeviceRecord(deviceId)))
     if (stored) notifier.deviceChanged(toDeviceSummary(stored))
+  }
+
+  // Batches already holding a change of the device: one device.changed per device per batch, with the batch's result.
+  const notifyingBatches = new WeakSet<Promise<DeviceRecord | undefined>>()
+
+  /**
+   * Coalesced: lastSeenAt and the latency summary change with every heartbeat and telemetry window; a synced commit
+   * for each would cap ingest, so they are written per batch. Not awaited: the device's next message need not wait
+   * for the batch, and the repository keeps the order with later immediate changes.
+   */
+  function changeDeviceSoon(deviceId: string, change: (record: DeviceRecord) => DeviceRecord): void {
+    const stored = devices.updateSoon(deviceId, (record) => change(record ?? newDeviceRecord(deviceId)))
+    if (notifyingBatches.has(stored)) return
+    notifyingBatches.add(stored)
+    stored.then(
+      (record) => {
+        if (record) notifier.deviceChanged(toDeviceSummary(record))
+      },
+      (error: unknown) => {
+        drop('handler-failed', { deviceId })
+        log.error('Storing a device update failed', error, { deviceId })
+      },
+    )
   }
 
   async function publishDirective(directive: Directive): Promise<void> {
@@ -133,15 +157,19 @@ export function createFleetService(options: FleetServiceOptions) {
       }
       case 'heartbeat': {
         const heartbeat = parsed(parseMessage(Heartbeat, payload, MAX_CONTROL_MESSAGE_BYTES), deviceId, topic)
-        if (heartbeat) await changeDevice(deviceId, (record) => applyHeartbeat(record, heartbeat, nowIso()))
+        if (!heartbeat) return
+        // Received now, stored with the batch: the time is taken now.
+        const at = nowIso()
+        changeDeviceSoon(deviceId, (record) => applyHeartbeat(record, heartbeat, at))
         return
       }
       case 'telemetry': {
         const window = parsed(parseMessage(TelemetryWindow, payload, MAX_TELEMETRY_MESSAGE_BYTES), deviceId, topic)
         if (!window) return
-        const isNew = await telemetry.insert(window, nowIso())
+        const receivedAt = nowIso()
+        const isNew = await telemetry.insert(window, receivedAt)
         if (!isNew) return drop('duplicate-telemetry', { deviceId, reportSeq: window.reportSeq })
-        await changeDevice(deviceId, (record) => applyTelemetryWindow(record, window, nowIso()))
+        changeDeviceSoon(deviceId, (record) => applyTelemetryWindow(record, window, receivedAt))
         return
       }
       case 'report': {
@@ -212,6 +240,16 @@ export function createFleetService(options: FleetServiceOptions) {
   }
 
   let stopListening: (() => void) | undefined
+  function stop(): void {
+    stopListening?.()
+    stopListening = undefined
+  }
+  async function idle(): Promise<void> {
+    do {
+      while (queues.size > 0) await Promise.all([...queues.values()])
+      await devices.flush()
+    } while (queues.size > 0)
+  }
 
   return {
     /** Starts consuming the bus; subscribe the bus to topics.allUpFilter after this, so retained status is seen. */
@@ -219,15 +257,15 @@ export function createFleetService(options: FleetServiceOptions) {
       stopListening ??= bus.onMessage((topic, payload) => void handleMessage(topic, payload))
     },
     /** Stops consuming; messages already queued still finish (await idle()). */
-    stop(): void {
-      stopListening?.()
-      stopListening = undefined
-    },
+    stop,
     /** Handles one message; exposed so tests can drive the service without a broker. */
     handleMessage,
-    /** Resolves when every queued message has been handled. */
-    async idle(): Promise<void> {
-      while (queues.size > 0) await Promise.all([...queues.values()])
+    /** Resolves when every queued message has been handled and its device changes are committed. */
+    idle,
+    /** Stops consuming and commits everything handled so far; call before closing the database. */
+    async close(): Promise<void> {
+      stop()
+      await idle()
     },
     /** How many messages were dropped, by reason. */
     droppedMessageCounts(): Partial<Record<DropReason, number>> {
