@@ -1,10 +1,8 @@
 /** `outpost model ...` as a user runs it: child processes on local files, no control center anywhere. */
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tinyClassifierPath } from '../../fixtures/scripts/generateModels.ts'
 import { requireRealModels } from '../../fixtures/scripts/realModels.ts'
@@ -14,8 +12,8 @@ import { ModelInspection } from '../../src-shared/domain/modelInspection.ts'
 import { DataLocation, TensorDataType, encodeOnnx, makeGraph, makeNode, makeTensorValueInfo } from '../adapters/modelformats/onnxCodec.ts'
 import { writeNpy } from '../adapters/numpy/npy.ts'
 import { writeNpz } from '../adapters/numpy/npz.ts'
+import { outputLines, runOutpost, type OutpostRun } from './testing/runOutpost.ts'
 
-const OUTPOST_BIN = fileURLToPath(new URL('../../bin/outpost.js', import.meta.url))
 let workDir: string
 let realModels: Awaited<ReturnType<typeof requireRealModels>>
 
@@ -28,28 +26,13 @@ afterAll(() => rmSync(workDir, { recursive: true, force: true }))
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex')
 
 /** Runs `outpost ARGS` to completion (bounded); OUTPOST_URL and the data dir point nowhere, proving no control center is used. */
-function outpost(args: string[], timeoutMs = 30_000): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, OUTPOST_DATA_DIR: join(workDir, 'no-data-dir'), OUTPOST_URL: 'http://127.0.0.1:9/#token=x' }
-    delete env['OUTPOST_DEBUG']
-    const child = spawn(process.execPath, [OUTPOST_BIN, ...args], { env, cwd: workDir })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`outpost ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr}`))
-    }, timeoutMs)
-    child.on('error', reject)
-    child.on('close', (exitCode) => {
-      clearTimeout(timer)
-      resolve({ exitCode, stdout, stderr })
-    })
-  })
+function outpost(args: string[], timeoutMs = 30_000): Promise<OutpostRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, OUTPOST_DATA_DIR: join(workDir, 'no-data-dir'), OUTPOST_URL: 'http://127.0.0.1:9/#token=x' }
+  delete env['OUTPOST_DEBUG']
+  return runOutpost(args, { env, cwd: workDir, timeoutMs })
 }
 
-const lines = (text: string) => text.split('\n').filter((line) => line !== '')
+const lines = outputLines
 
 /** Seeded features in [-1, 1). */
 function features(rows: number, seed: number): Float32Array {

@@ -4,10 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { OUTPOST_BIN, runOutpost, type OutpostRun } from './testing/runOutpost.ts'
 
-const OUTPOST_BIN = fileURLToPath(new URL('../../bin/outpost.js', import.meta.url))
 let workDir: string
 const children: ChildProcess[] = []
 
@@ -27,24 +26,8 @@ function childEnv(): NodeJS.ProcessEnv {
 }
 
 /** Runs `outpost ARGS` to completion (bounded) and returns its exit code and output. */
-function outpost(args: string[], timeoutMs = 20_000): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [OUTPOST_BIN, ...args], { env: childEnv(), cwd: workDir })
-    children.push(child)
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`outpost ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr}`))
-    }, timeoutMs)
-    child.on('error', reject)
-    child.on('close', (exitCode) => {
-      clearTimeout(timer)
-      resolve({ exitCode, stdout, stderr })
-    })
-  })
+function outpost(args: string[], timeoutMs = 20_000): Promise<OutpostRun> {
+  return runOutpost(args, { env: childEnv(), cwd: workDir, timeoutMs, onSpawn: (child) => children.push(child) })
 }
 
 function lines(text: string): string[] {

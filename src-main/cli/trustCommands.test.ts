@@ -2,7 +2,7 @@
  * `outpost keys` and `outpost release` as an operator and a CI pipeline run them: real child processes, real exit
  * codes. One trust root (1 root key, 2-of-2 release keys, 1 director key) keeps the scrypt work small.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,8 +12,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { decodeBase64, encodeBase64, encodeUtf8 } from '../../src-shared/trust/bytes.ts'
 import { addSignature, encodeEnvelope, type Envelope } from '../../src-shared/trust/envelope.ts'
 import { loadKey, nodeSha256 } from '../adapters/keystore/keyFile.ts'
+import { outputLines, runOutpost } from './testing/runOutpost.ts'
 
-const OUTPOST_BIN = fileURLToPath(new URL('../../bin/outpost.js', import.meta.url))
 const MODEL = fileURLToPath(new URL('../../fixtures/models/tiny-classifier.onnx', import.meta.url))
 const PASSPHRASE = 'correct horse battery staple'
 
@@ -42,29 +42,13 @@ interface Result {
 }
 
 function outpost(args: string[], env: Record<string, string> = {}, timeoutMs = 25_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env }
-    delete childEnv['OUTPOST_DEBUG']
-    if (!('OUTPOST_KEY_PASSPHRASE' in env)) delete childEnv['OUTPOST_KEY_PASSPHRASE']
-    const child = spawn(process.execPath, [OUTPOST_BIN, ...args], { env: childEnv, cwd: workDir })
-    children.push(child)
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`outpost ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr}`))
-    }, timeoutMs)
-    child.on('error', reject)
-    child.on('close', (exitCode) => {
-      clearTimeout(timer)
-      resolve({ exitCode, stdout, stderr })
-    })
-  })
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env }
+  delete childEnv['OUTPOST_DEBUG']
+  if (!('OUTPOST_KEY_PASSPHRASE' in env)) delete childEnv['OUTPOST_KEY_PASSPHRASE']
+  return runOutpost(args, { env: childEnv, cwd: workDir, timeoutMs, onSpawn: (child) => children.push(child) })
 }
 
-const lines = (text: string) => text.split('\n').filter((line) => line !== '')
+const lines = outputLines
 const key = (name: string) => path.join(trustDir, 'keys', `${name}.key`)
 const verify = (bundle: string, ...extra: string[]) => outpost(['release', 'verify', bundle, '--root', rootFile, ...extra])
 const sign = (bundle: string, keyName: string, ...extra: string[]) =>

@@ -19,8 +19,8 @@ import {
 
 export * from '../../core/packaging/tfliteModel.ts'
 
-/** PLACEHOLDER_FOR_GREATER_OP_CODES: the byte-sized deprecated field saturates here for newer ops. */
-const PLACEHOLDER_FOR_GREATER_OP_CODES = 127
+/** TFLite's deprecated byte-sized builtin_code saturates at 127 (the schema's PLACEHOLDER_FOR_GREATER_OP_CODES) for newer ops. */
+const DEPRECATED_BUILTIN_CODE_CEILING = 127
 
 class CorruptFlatbuffer extends Error {}
 
@@ -183,7 +183,7 @@ function readModel(r: Reader): TfliteModel {
     if (custom !== undefined) code.customCode = custom
     return code
   })
-  if (operatorCodes.some((c) => c.deprecatedBuiltinCode > PLACEHOLDER_FOR_GREATER_OP_CODES)) {
+  if (operatorCodes.some((c) => c.deprecatedBuiltinCode > DEPRECATED_BUILTIN_CODE_CEILING)) {
     throw new CorruptFlatbuffer('an operator code is out of range')
   }
   const subgraphs = r.tables(root, 2).map((g): TfliteSubgraph => {
